@@ -1,0 +1,24 @@
+using System.IO.Hashing;
+
+namespace KvActors.Protocol;
+
+/// <summary>
+/// Maps a key to the shard that owns it. Node and client share this mapping, so it must give the same answer
+/// in every process, on every platform and in every .NET version: it depends only on the key's bytes and the
+/// shard count.
+/// </summary>
+public static class ShardMap
+{
+    /// <summary>Returns the shard that owns <paramref name="key"/> in a cluster of <paramref name="shardCount"/> shards.</summary>
+    /// <param name="key">The key's bytes; any length, including empty.</param>
+    /// <param name="shardCount">The cluster's number of shards; at least 1.</param>
+    /// <returns>A shard in <c>[0, shardCount)</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shardCount"/> is less than 1.</exception>
+    public static ShardId ShardOf(ReadOnlySpan<byte> key, int shardCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shardCount, 1);
+        // XxHash64 is specified bit for bit, unlike string.GetHashCode(), which is randomized per process.
+        ulong hash = XxHash64.HashToUInt64(key, seed: 0);
+        return new ShardId((int)(hash % (ulong)shardCount));
+    }
+}
