@@ -39,10 +39,11 @@ public sealed class MemoryRaftStorage : IRaftStorage
         if (from < FirstIndex() || to > LastIndex().Next())
             throw new ArgumentOutOfRangeException(nameof(from), $"[{from}, {to}) is outside the stored [{FirstIndex()}, {LastIndex()}]");
         long bytes = 0;
-        for (int i = Offset(from), end = Offset(to); i < end; i++)
+        int start = Offset(from), end = start + checked((int)(to.Value - from.Value));
+        for (int i = start; i < end; i++)
         {
             bytes += _entries[i].SizeBytes;
-            if (bytes > maxBytes && i > Offset(from)) return;
+            if (bytes > maxBytes && i > start) return;
             into.Add(_entries[i]);
         }
     }
@@ -67,7 +68,7 @@ public sealed class MemoryRaftStorage : IRaftStorage
         LogIndex first = entries[0].Index;
         if (first < FirstIndex() || first > LastIndex().Next())
             throw new ArgumentOutOfRangeException(nameof(entries), $"appending at {first} would leave a gap or rewrite compacted entries (stored [{FirstIndex()}, {LastIndex()}])");
-        int at = Offset(first);
+        int at = checked((int)(first.Value - _entries[0].Index.Value));
         _entries.RemoveRange(at, _entries.Count - at);
         for (int i = 0; i < entries.Count; i++)
         {

@@ -28,6 +28,9 @@ public sealed class RaftNode
         _persisted = storage.InitialState().HardState;
     }
 
+    /// <summary>The protocol state, for invariant checks in tests and simulation.</summary>
+    internal RaftCore Core => _core;
+
     /// <summary>This replica's role, term, vote, leader and log positions now.</summary>
     public RaftStatus Status => _core.Status;
 

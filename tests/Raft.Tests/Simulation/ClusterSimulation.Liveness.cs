@@ -1,0 +1,89 @@
+using KvActors.Raft.Messages;
+
+namespace KvActors.Raft.Tests.Simulation;
+
+public sealed partial class ClusterSimulation
+{
+    // Enough to catch up the longest log one entry per round trip (MaxAppendEntries and MaxInflightAppends can be 1).
+    private const int MaxQuietRounds = 50_000;
+
+    private bool _calm;
+
+    /// <summary>
+    /// Heals the network, restarts every crashed node and stops injecting faults, then requires that within
+    /// <paramref name="maxTicks"/> ticks a leader is elected and a new command commits and is applied on every node.
+    /// A failure is reported to <see cref="Invariants"/> as a liveness violation.
+    /// </summary>
+    public void HealAndRequireProgress(int maxTicks)
+    {
+        _calm = true;
+        Array.Fill(_partition, 0);
+        _network.AddRange(_slowLane);      // late, but they still arrive
+        _slowLane.Clear();
+        Trace.Add(StepCount, "liveness phase", 0);
+        foreach (SimNode node in _nodes)
+        {
+            if (!node.IsUp) node.Start(_profile, Seed);
+        }
+        ulong marker = _nextCommandId++;
+        try
+        {
+            for (int tick = 0; tick < maxTicks; tick++)
+            {
+                foreach (SimNode node in _nodes) node.Raft!.Tick();
+                RunUntilQuiet();
+                if (Array.TrueForAll(_nodes, n => n.Applied.Contains(marker))) return;
+                SimNode? leader = Array.Find(_nodes, n => n.Raft!.Status.Role == Role.Leader);
+                if (leader is not null && !leader.PendingProposals.ContainsValue(marker))
+                {
+                    ProposeResult result = leader.Raft!.Propose(SimNode.Command(marker));
+                    if (result.IsAccepted) leader.PendingProposals[result.Entry] = marker;
+                }
+                if (Invariants.FirstViolation is not null) return;
+            }
+        }
+        catch (RaftInvariantException e)
+        {
+            Invariants.Report($"core invariant: {e.Message}");
+            return;
+        }
+        catch (Exception e)
+        {
+            Invariants.Report($"unexpected exception: {e}");
+            return;
+        }
+        string states = string.Join("; ", _nodes.Select(n => $"{n.Id}: {n.Raft!.Status}"));
+        Invariants.Report($"liveness: no new command committed on every node within {maxTicks} ticks of healing ({states})");
+    }
+
+    /// <summary>Delivers every message and does every node's Ready until nothing is left (bounded).</summary>
+    private void RunUntilQuiet()
+    {
+        for (int round = 0; round < MaxQuietRounds; round++)
+        {
+            bool busy = false;
+            while (_network.Count > 0)
+            {
+                busy = true;
+                RaftMessage message = _network[0];
+                _network.RemoveAt(0);
+                SimNode to = _nodes[(int)message.To.Value - 1];
+                Trace.Add(StepCount, "deliver", to.Id.Value, message);
+                to.Raft!.Step(message);
+                Invariants.CheckAfterStep();
+            }
+            foreach (SimNode node in _nodes)
+            {
+                if (node.Writing is not null || node.Raft!.HasReady())
+                {
+                    busy = true;
+                    if (node.Writing is null) node.Writing = node.Raft!.Ready();
+                    CompleteWrite(node);
+                    Invariants.CheckAfterStep();
+                }
+            }
+            if (!busy) return;
+        }
+        Invariants.Report($"liveness: the cluster never went quiet after {MaxQuietRounds} rounds of delivery");
+    }
+}

@@ -1,0 +1,132 @@
+using KvActors.Raft.Ids;
+using KvActors.Raft.Log;
+
+namespace KvActors.Raft.Tests.Simulation;
+
+/// <summary>
+/// Raft's safety properties (Figure 3) and linearizable reads, checked incrementally as the simulation runs:
+/// <list type="bullet">
+/// <item><description>Election safety: at most one leader per term; a durable vote never changes within a term.</description></item>
+/// <item><description>Log matching: two stored entries with the same index and term hold the same command and follow
+/// entries of the same term — by induction, the logs are identical up to there.</description></item>
+/// <item><description>Leader completeness: a new leader's log holds every entry applied anywhere.</description></item>
+/// <item><description>State machine safety: no two nodes apply different entries at an index; each applies in order.</description></item>
+/// <item><description>Reads: a read reflects every write acknowledged before it was issued.</description></item>
+/// </list>
+/// </summary>
+public sealed class SimulationInvariants(ClusterSimulation sim)
+{
+    private readonly Dictionary<Term, ReplicaId> _leaders = new();
+    private readonly Dictionary<(LogIndex, Term), (ulong Command, EntryKind Kind, Term PreviousTerm)> _stored = new();
+    private readonly List<Entry> _applied = [];                // the one true sequence, index i at [i - 1]
+    private readonly Dictionary<ReadContext, LogIndex> _readsInFlight = new();   // read → newest acknowledged write when issued
+    private LogIndex _newestAcknowledged;
+
+    public string? FirstViolation { get; private set; }
+
+    public long Acknowledged { get; private set; }
+    public long ReadsServed { get; private set; }
+    public int LeadersElected => _leaders.Count;
+
+    public void Report(string violation) => FirstViolation ??= violation;
+
+    public void CheckAfterStep()
+    {
+        foreach (SimNode node in sim.Nodes)
+        {
+            if (node.Raft is not { } raft) continue;
+            RaftStatus status = raft.Status;
+            if (status.Role != Role.Leader) continue;
+            if (_leaders.TryGetValue(status.Term, out ReplicaId leader))
+            {
+                if (leader != node.Id) Report($"election safety: {leader} and {node.Id} both lead term {status.Term}");
+                continue;
+            }
+            _leaders[status.Term] = node.Id;
+            CheckLeaderCompleteness(node, status.Term);
+        }
+    }
+
+    private void CheckLeaderCompleteness(SimNode leader, Term term)
+    {
+        var log = leader.Raft!.Core.Log;
+        for (int i = 0; i < _applied.Count; i++)
+        {
+            Entry committed = _applied[i];
+            if (!log.TryTermAt(committed.Index, out Term held) || held != committed.Term)
+            {
+                Report($"leader completeness: {leader.Id} leads term {term} but lacks committed entry {committed.Id} (has term {held} there)");
+                return;
+            }
+        }
+    }
+
+    public void OnHardStateWrite(SimNode node, HardState next)
+    {
+        HardState previous = node.Disk.HardState;
+        if (next.Term < previous.Term) Report($"{node.Id} wrote term {next.Term} over {previous.Term}");
+        if (next.Term == previous.Term && previous.Vote.IsSome && next.Vote != previous.Vote)
+            Report($"{node.Id} changed its vote in term {next.Term} from {previous.Vote} to {next.Vote}");
+        if (next.Commit < previous.Commit) Report($"{node.Id} wrote commit {next.Commit} over {previous.Commit}");
+    }
+
+    public void OnEntriesWritten(SimNode node, IReadOnlyList<Entry> entries)
+    {
+        foreach (Entry entry in entries)
+        {
+            Term previousTerm = node.Disk.TermAt(entry.Index.Previous());
+            var record = (SimNode.CommandIdOf(entry), entry.Kind, previousTerm);
+            if (_stored.TryGetValue((entry.Index, entry.Term), out var seen))
+            {
+                if (seen != record)
+                    Report($"log matching: {node.Id} stored {entry.Id} as {record}, elsewhere it is {seen}");
+            }
+            else
+            {
+                _stored[(entry.Index, entry.Term)] = record;
+            }
+        }
+    }
+
+    public void OnApply(SimNode node, Entry entry)
+    {
+        if (entry.Index != node.AppliedIndex.Next())
+            Report($"{node.Id} applied {entry.Id} after index {node.AppliedIndex}: out of order");
+        int at = (int)entry.Index.Value - 1;
+        if (at < _applied.Count)
+        {
+            if (!_applied[at].SameAs(entry))
+                Report($"state machine safety: {node.Id} applied {entry.Id}, another node applied {_applied[at].Id} there");
+        }
+        else if (at == _applied.Count)
+        {
+            _applied.Add(entry);
+        }
+        else
+        {
+            Report($"{node.Id} applied {entry.Id} before anyone applied index {_applied.Count + 1}");
+        }
+    }
+
+    public void OnWriteAcknowledged(SimNode node, LogIndex index, ulong commandId)
+    {
+        Acknowledged++;
+        if (index > _newestAcknowledged) _newestAcknowledged = index;
+    }
+
+    public void OnReadIssued(ReadContext context) => _readsInFlight[context] = _newestAcknowledged;
+
+    public void OnReadAborted(ReadContext context) => _readsInFlight.Remove(context);
+
+    public void OnReadServed(SimNode node, ReadContext context, LogIndex readIndex, LogIndex appliedIndex)
+    {
+        if (!_readsInFlight.Remove(context, out LogIndex mustSee))
+        {
+            Report($"{node.Id} served read {context}, which no client has waiting");
+            return;
+        }
+        ReadsServed++;
+        if (readIndex < mustSee || appliedIndex < mustSee)
+            Report($"linearizability: read {context} on {node.Id} got index {readIndex} (applied {appliedIndex}), but the write at {mustSee} was acknowledged before it was issued");
+    }
+}
