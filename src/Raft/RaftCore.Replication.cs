@@ -138,7 +138,9 @@ internal sealed partial class RaftCore
         progress.RecentActive = true;
         progress.ProbeSent = false;
         if (progress.State == ProgressState.Replicate && progress.Inflights.IsFull) progress.Inflights.FreeFirst();
-        if (progress.Match < Log.LastIndex) SendAppend(response.From, sendIfEmpty: false);
+        // Even with nothing new to send: an append in Replicate that was lost is only noticed when the follower refuses
+        // the next one's previous index, and with no new proposals (or proposals refused as too busy) there is none.
+        if (progress.Match < Log.LastIndex) SendAppend(response.From, sendIfEmpty: true);
         if (response.ReadRound > progress.ReadRoundAcked)
         {
             progress.ReadRoundAcked = response.ReadRound;

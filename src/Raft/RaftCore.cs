@@ -32,7 +32,8 @@ internal sealed partial class RaftCore
         _config = config;
         _id = config.Id;
         _logger = config.Logger;
-        _random = config.RandomSeed ^ 0x9E3779B97F4A7C15UL ^ config.Id.Value;
+        // Multiplied, not XORed: a seed equal to the id (or id + c) must not cancel out into the same timeouts everywhere.
+        _random = config.RandomSeed * 0x9E3779B97F4A7C15UL + config.Id.Value * 0xC2B2AE3D27D4EB4FUL;
         RaftInitialState initial = storage.InitialState();
         _membership = initial.Membership;
         Log = new RaftLog(storage, initial.HardState.Commit, config.Applied);
