@@ -7,24 +7,25 @@ using Microsoft.Extensions.Logging;
 namespace KvActors.Raft;
 
 /// <summary>
-/// The Raft protocol for one replica (etcd's raft.go): roles, terms, votes, replication and reads. Pure and
-/// deterministic — no clock, thread or I/O; work for the shell collects in the outbox and the log's unstable tail,
-/// and <see cref="RaftNode"/> packs it into a <see cref="Ready"/>.
+/// The Raft protocol for one replica (etcd's raft.go): roles, terms, votes, replication, membership, snapshots and
+/// reads. Pure and deterministic — no clock, thread or I/O; work for the shell collects in the outbox and the log's
+/// unstable tail, and <see cref="RaftNode"/> packs it into a <see cref="Ready"/>.
 /// </summary>
 internal sealed partial class RaftCore
 {
     private readonly RaftConfig _config;
     private readonly ReplicaId _id;
     private readonly ILogger _logger;
-    private readonly Membership _membership;
+    private readonly IRaftStorage _storage;
     private readonly Dictionary<ReplicaId, Progress> _progress = new();
     private readonly Dictionary<ReplicaId, bool> _votes = new();
     private readonly List<RaftMessage> _outbox = [];
+    private Membership _membership;
     private ulong _random;
     private int _electionElapsed;       // ticks since a leader was heard from (follower) or since the last quorum check (leader)
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
-    private bool _appendPending;        // proposals appended since the last broadcast
+    private bool _appendPending;        // entries appended since the last broadcast
 
     public RaftCore(RaftConfig config, IRaftStorage storage)
     {
@@ -32,10 +33,11 @@ internal sealed partial class RaftCore
         _config = config;
         _id = config.Id;
         _logger = config.Logger;
+        _storage = storage;
         _random = config.RandomSeed ^ 0x9E3779B97F4A7C15UL ^ config.Id.Value;
         RaftInitialState initial = storage.InitialState();
-        _membership = initial.Membership;
-        Log = new RaftLog(storage, initial.HardState.Commit, config.Applied);
+        Log = new RaftLog(storage, initial.Membership, initial.HardState.Commit, config.Applied);
+        _membership = Log.Membership;
         Term = initial.HardState.Term;
         Vote = initial.HardState.Vote;
         BecomeFollower(Term, ReplicaId.None);
@@ -50,6 +52,8 @@ internal sealed partial class RaftCore
     public ReplicaId Vote { get; private set; }
 
     public ReplicaId Leader { get; private set; }
+
+    public Membership Membership => _membership;
 
     public HardState HardState => new(Term, Vote, Log.Committed);
 
@@ -80,16 +84,16 @@ internal sealed partial class RaftCore
         {
             switch (message)
             {
-                case VoteRequest request when InLease():
+                case VoteRequest { Transfer: false } request when InLease():
                     // Dissertation §4.2.3: we heard from a leader within the minimum election timeout, so this
-                    // candidate can only disrupt; neither adopt its term nor answer.
+                    // candidate can only disrupt (a removed replica, or one cut off); neither adopt its term nor answer.
                     LogMessages.IgnoredVote(_logger, _id, request.From, request.Term, Leader);
                     return false;
                 case VoteRequest { PreVote: true }:
                     return true;                      // a pre-vote asks about a future term and changes nobody's
                 case VoteResponse { PreVote: true, Granted: true }:
                     return true;                      // our own pre-vote granted at the term we would campaign in
-                case AppendRequest or HeartbeatRequest:
+                case AppendRequest or HeartbeatRequest or SnapshotRequest:
                     BecomeFollower(message.Term, message.From);
                     return true;
                 default:
@@ -129,8 +133,9 @@ internal sealed partial class RaftCore
         {
             case AppendResponse r: HandleAppendResponse(r); break;
             case HeartbeatResponse r: HandleHeartbeatResponse(r); break;
+            case SnapshotResponse r: HandleSnapshotResponse(r); break;
             case VoteRequest r: HandleVoteRequest(r); break;
-            case AppendRequest or HeartbeatRequest:
+            case AppendRequest or HeartbeatRequest or SnapshotRequest:
                 Invariant.Fail($"two leaders in term {Term}: {_id} and {message.From}");
                 break;
         }
@@ -148,6 +153,10 @@ internal sealed partial class RaftCore
                 BecomeFollower(Term, r.From);
                 HandleHeartbeatRequest(r);
                 break;
+            case SnapshotRequest r:
+                BecomeFollower(Term, r.From);
+                HandleSnapshotRequest(r);
+                break;
             case VoteRequest r: HandleVoteRequest(r); break;
             case VoteResponse r: HandleVoteResponse(r); break;
         }
@@ -158,17 +167,26 @@ internal sealed partial class RaftCore
         switch (message)
         {
             case AppendRequest r:
-                _electionElapsed = 0;
-                Leader = r.From;
+                HeardFromLeader(r.From);
                 HandleAppendRequest(r);
                 break;
             case HeartbeatRequest r:
-                _electionElapsed = 0;
-                Leader = r.From;
+                HeardFromLeader(r.From);
                 HandleHeartbeatRequest(r);
                 break;
+            case SnapshotRequest r:
+                HeardFromLeader(r.From);
+                HandleSnapshotRequest(r);
+                break;
+            case TimeoutNowRequest r: HandleTimeoutNow(r); break;
             case VoteRequest r: HandleVoteRequest(r); break;
         }
+    }
+
+    private void HeardFromLeader(ReplicaId leader)
+    {
+        _electionElapsed = 0;
+        Leader = leader;
     }
 
     public void Tick()
@@ -209,20 +227,22 @@ internal sealed partial class RaftCore
         Role = Role.Leader;
         Leader = _id;
         LogIndex last = Log.LastIndex;
-        foreach (ReplicaId voter in _membership.Voters)
-        {
-            var progress = new Progress(last.Next(), _config.MaxInflightAppends, _config.MaxInflightBytes);
-            if (voter == _id)
-            {
-                progress.SetSelfMatch(Log.StableIndex);
-                progress.BecomeReplicate();
-                progress.RecentActive = true;
-            }
-            _progress[voter] = progress;
-        }
+        foreach (ReplicaId member in _membership.Members) AddProgress(member, last);
         LogMessages.BecameLeader(_logger, _id, Term, last);
         // §5.4.2 and §8: entries of earlier terms commit only under an entry of this term, so append one now.
         AppendAsLeader(EntryKind.Noop, ReadOnlyMemory<byte>.Empty);
+    }
+
+    private void AddProgress(ReplicaId member, LogIndex last)
+    {
+        var progress = new Progress(last.Next(), _config.MaxInflightAppends, _config.MaxInflightBytes);
+        if (member == _id)
+        {
+            progress.SetSelfMatch(Log.StableIndex);
+            progress.BecomeReplicate();
+            progress.RecentActive = true;
+        }
+        _progress[member] = progress;
     }
 
     /// <summary>Enters <paramref name="term"/> (forgetting the vote when it is new) and drops everything per-role.</summary>
@@ -241,7 +261,33 @@ internal sealed partial class RaftCore
         _votes.Clear();
         _progress.Clear();
         _appendPending = false;
+        _transferee = ReplicaId.None;
+        _uncommitted.Clear();
+        _uncommittedBytes = 0;
         AbortReads();
+    }
+
+    /// <summary>
+    /// Takes up the log's newest configuration after the log changed (§4.1: in force once appended). A leader tracks
+    /// new members and forgets removed ones.
+    /// </summary>
+    private void SyncMembership()
+    {
+        Membership next = Log.Membership;
+        if (ReferenceEquals(next, _membership)) return;
+        Membership previous = _membership;
+        _membership = next;
+        LogMessages.MembershipChanged(_logger, _id, Term, previous, next);
+        if (Role != Role.Leader) return;
+        foreach (ReplicaId member in next.Members)
+        {
+            if (!_progress.ContainsKey(member)) AddProgress(member, Log.LastIndex);
+        }
+        foreach (ReplicaId gone in previous.Members)
+        {
+            if (!next.IsMember(gone) && gone != _id) _progress.Remove(gone);
+        }
+        if (_transferee.IsSome && !next.IsVoter(_transferee)) _transferee = ReplicaId.None;
     }
 
     private void Send(RaftMessage message) => _outbox.Add(message);
