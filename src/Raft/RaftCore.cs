@@ -34,7 +34,8 @@ internal sealed partial class RaftCore
         _id = config.Id;
         _logger = config.Logger;
         _storage = storage;
-        _random = config.RandomSeed ^ 0x9E3779B97F4A7C15UL ^ config.Id.Value;
+        // Multiplied, not XORed: a seed equal to the id (or id + c) must not cancel out into the same timeouts everywhere.
+        _random = config.RandomSeed * 0x9E3779B97F4A7C15UL + config.Id.Value * 0xC2B2AE3D27D4EB4FUL;
         RaftInitialState initial = storage.InitialState();
         Log = new RaftLog(storage, initial.Membership, initial.HardState.Commit, config.Applied);
         _membership = Log.Membership;
@@ -59,8 +60,16 @@ internal sealed partial class RaftCore
 
     public RaftStatus Status => new(_id, Role, Term, Vote, Leader, Log.Committed, Log.Applied, Log.LastEntryId);
 
-    /// <summary>True when this replica may campaign: only voters of its current membership can.</summary>
-    private bool IsPromotable => _membership.IsVoter(_id);
+    /// <summary>
+    /// True when this replica may campaign: a voter of its newest configuration, or of the one before while the newest
+    /// is not known to be committed. The second case matters when a leader removes itself: if it loses leadership after
+    /// appending the configuration without itself but before committing it, the others may still be in the joint
+    /// configuration, needing its vote, while its longer log makes it refuse theirs. Only it can finish the change
+    /// (it wins with a quorum of the new voters, commits, and steps down), as when configurations apply on commit.
+    /// </summary>
+    private bool IsPromotable =>
+        _membership.IsVoter(_id)
+        || (Log.LastConfigIndex > Log.Committed && Log.MembershipAt(Log.LastConfigIndex.Previous()).IsVoter(_id));
 
     public void Step(RaftMessage message)
     {
@@ -228,6 +237,7 @@ internal sealed partial class RaftCore
         Leader = _id;
         LogIndex last = Log.LastIndex;
         foreach (ReplicaId member in _membership.Members) AddProgress(member, last);
+        if (!_membership.IsMember(_id)) AddProgress(_id, last);   // leading a configuration it is leaving
         LogMessages.BecameLeader(_logger, _id, Term, last);
         // §5.4.2 and §8: entries of earlier terms commit only under an entry of this term, so append one now.
         AppendAsLeader(EntryKind.Noop, ReadOnlyMemory<byte>.Empty);

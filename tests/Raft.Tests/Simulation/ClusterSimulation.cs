@@ -198,8 +198,7 @@ public sealed partial class ClusterSimulation
         if (ready.Snapshot is { } snapshot)
         {
             node.Disk.ApplySnapshot(snapshot);
-            node.Applied.Clear();
-            node.Applied.AddRange(SimNode.DecodeImage(snapshot.Data.Span));
+            node.RestoreStateMachine(snapshot);
             Invariants.OnSnapshotRestored(node, snapshot);
             Counters.SnapshotsRestored++;
         }

@@ -31,14 +31,19 @@ public sealed class SimNode(ReplicaId id, Membership membership)
 
     public bool IsUp => Raft is not null;
 
+    /// <summary>This replica applied a committed configuration that includes it (or is one of the initial voters).</summary>
+    public bool AppliedMembership { get; set; }
+
+    /// <summary>After that, it applied one that does not include it: it must never lead again.</summary>
+    public bool AppliedOwnRemoval { get; set; }
+
     /// <summary>Stopped for good: it was removed from the group and its data deleted.</summary>
     public bool IsRetired { get; private set; }
 
     public void Start(FaultProfile profile, ulong seed)
     {
-        Applied.Clear();
         Snapshot snapshot = Disk.Snapshot();
-        Applied.AddRange(DecodeImage(snapshot.Data.Span));
+        RestoreStateMachine(snapshot);
         Raft = new RaftNode(new RaftConfig
         {
             Id = Id,
@@ -65,6 +70,15 @@ public sealed class SimNode(ReplicaId id, Membership membership)
         Applied.Clear();
         PendingProposals.Clear(); // their clients time out: outcome unknown
         ConfirmedReads.Clear();
+    }
+
+    /// <summary>Rebuilds the state machine from a snapshot's image; the log after it is applied again on top.</summary>
+    public void RestoreStateMachine(Snapshot snapshot)
+    {
+        Applied.Clear();
+        Applied.AddRange(DecodeImage(snapshot.Data.Span));
+        AppliedMembership = snapshot.Metadata.Membership.IsMember(Id);
+        AppliedOwnRemoval = false;
     }
 
     public void Retire()

@@ -14,8 +14,8 @@ namespace KvActors.Raft.Tests.Simulation;
 /// <item><description>State machine safety: no two nodes apply different entries at an index; each applies in order.</description></item>
 /// <item><description>Reads: a read reflects every write acknowledged before it was issued.</description></item>
 /// <item><description>Snapshots: a restored snapshot's image is exactly the applied sequence up to its index.</description></item>
-/// <item><description>Membership: a replica removed by a committed configuration never wins an election again; a
-/// replica that knows no configuration (an empty disk) never grants a vote.</description></item>
+/// <item><description>Membership: a replica that has applied a configuration without itself never wins an election
+/// again; a replica that knows no configuration (an empty disk) never grants a vote.</description></item>
 /// </list>
 /// </summary>
 public sealed class SimulationInvariants(ClusterSimulation sim)
@@ -86,8 +86,8 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
                 continue;
             }
             _leaders[status.Term] = node.Id;
-            if (_removed.Contains(node.Id))
-                Report($"{node.Id} won term {status.Term} after a committed configuration had removed it");
+            if (node.AppliedOwnRemoval)
+                Report($"{node.Id} won term {status.Term} after applying a configuration that removed it");
             CheckLeaderCompleteness(node, status.Term);
         }
     }
@@ -135,6 +135,13 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
 
     public void OnApply(SimNode node, Entry entry)
     {
+        if (entry.Kind == EntryKind.Config)
+        {
+            // Removal means: a member before, by a configuration it applied, and then left out of a later one.
+            bool member = Membership.Decode(entry.Data.Span)!.IsMember(node.Id);
+            if (member) node.AppliedMembership = true;
+            else if (node.AppliedMembership) node.AppliedOwnRemoval = true;
+        }
         if (entry.Index != node.AppliedIndex.Next())
             Report($"{node.Id} applied {entry.Id} after index {node.AppliedIndex}: out of order");
         int at = (int)entry.Index.Value - 1;

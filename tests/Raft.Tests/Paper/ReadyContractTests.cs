@@ -1,0 +1,158 @@
+using KvActors.Raft.Ids;
+using KvActors.Raft.Log;
+using KvActors.Raft.Messages;
+using KvActors.Raft.Tests.Harness;
+using static KvActors.Raft.Tests.Harness.Shorthand;
+
+namespace KvActors.Raft.Tests.Paper;
+
+/// <summary>
+/// The shell contract in <see cref="Ready"/>: write, then send, then apply, then advance; one Ready at a time; and
+/// nothing the core promises in a message may depend on what the shell has not yet written.
+/// </summary>
+public sealed class ReadyContractTests
+{
+    [Fact]
+    public void Taking_a_second_Ready_before_advancing_the_first_throws()
+    {
+        var cluster = new TestCluster(3);
+        cluster.TickUntilCampaign(1);
+        cluster.TakeReady(1);
+
+        Action second = () => cluster.Node(1).Ready();
+
+        second.Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
+    public void There_is_no_Ready_while_one_is_outstanding_and_its_work_waits_for_the_next()
+    {
+        var cluster = new TestCluster(3);
+        cluster.Elect(1);
+        Ready first = cluster.TakeReady(1);   // nothing pending: an empty Ready
+        ProposeResult x = cluster.Propose(1, "x");
+
+        cluster.Node(1).HasReady().Should().BeFalse("at most one Ready is outstanding");
+        cluster.Complete(1, first);
+
+        cluster.Node(1).HasReady().Should().BeTrue();
+        cluster.TakeReady(1).Entries.Should().ContainSingle().Which.Id.Should().Be(x.Entry);
+    }
+
+    [Fact]
+    public void Advancing_with_a_Ready_that_is_not_the_outstanding_one_throws()
+    {
+        var cluster = new TestCluster(3);
+        cluster.TickUntilCampaign(1);
+        Ready old = cluster.ProcessReady(1);
+        cluster.Node(1).Step(new VoteResponse(R(2), R(1), cluster.Status(1).Term, PreVote: false, Granted: true));
+        cluster.TakeReady(1);
+
+        Action advanceOld = () => cluster.Node(1).Advance(old);
+        Action advanceAnother = () => cluster.Node(1).Advance(cluster.TakeReady(2));
+
+        advanceOld.Should().Throw<InvalidOperationException>();
+        advanceAnother.Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
+    public void A_leader_does_not_count_itself_toward_commit_until_it_has_written_the_entry()
+    {
+        var cluster = new TestCluster(3);
+        Term term = cluster.Elect(1);
+        cluster.TickAll(1);
+        ProposeResult x = cluster.Propose(1, "x");
+
+        // The leader may send its appends while its own write is still in flight (etcd does): model that here.
+        Ready unwritten = cluster.TakeReady(1);
+        unwritten.Entries.Should().ContainSingle().Which.Id.Should().Be(x.Entry);
+        foreach (RaftMessage m in unwritten.Messages) cluster.Send(m);
+        cluster.Cut(1, 3);
+        cluster.Stabilize();                    // 2 writes x and acknowledges it; the leader has not written it
+
+        cluster.Delivered.OfType<AppendResponse>().Should().Contain(r => r.From == R(2) && r.Success && r.Index == x.Entry.Index);
+        cluster.Status(1).Commit.Should().BeLessThan(x.Entry.Index, "only 2 of 3 hold x durably if the leader's own write has not finished");
+
+        cluster.Complete(1, unwritten, send: false);
+
+        cluster.Status(1).Commit.Should().Be(x.Entry.Index, "now the leader and 2 are a majority");
+        term.Should().Be(x.Entry.Term);
+    }
+
+    [Fact]
+    public void A_follower_acknowledges_entries_in_the_same_Ready_that_asks_to_write_them()
+    {
+        var cluster = new TestCluster(3);
+
+        cluster.Node(2).Step(TestCluster.Append(from: 1, to: 2, term: 1, E(0, 0), commit: 0, 1, 1));
+        Ready ready = cluster.TakeReady(2);
+
+        ready.Entries.Select(e => e.Id).Should().Equal(E(1, 1), E(1, 2));
+        ready.Messages.OfType<AppendResponse>().Should().ContainSingle()
+            .Which.Should().Match<AppendResponse>(r => r.Success && r.Index == I(2));
+        ready.HardState.Should().Be(new HardState(T(1), ReplicaId.None, I(0)), "the leader's term is written with them");
+    }
+
+    [Fact]
+    public void A_follower_that_crashes_before_writing_an_append_has_not_acknowledged_it()
+    {
+        var cluster = new TestCluster(3);
+        cluster.Node(2).Step(TestCluster.Append(from: 1, to: 2, term: 1, E(0, 0), commit: 0, 1, 1));
+        cluster.TakeReady(2);
+
+        cluster.Crash(2);
+        cluster.Restart(2);
+
+        cluster.Status(2).LastLog.Should().Be(E(0, 0));
+        cluster.Node(2).Step(TestCluster.Append(from: 1, to: 2, term: 1, E(1, 2), commit: 0, 1));
+        cluster.TakeReady(2).Messages.OfType<AppendResponse>().Should().ContainSingle()
+            .Which.Success.Should().BeFalse("it holds nothing, so it cannot match the leader's index 2");
+    }
+
+    [Fact]
+    public void Committed_entries_are_handed_out_once_in_order_and_not_again_after_Advance()
+    {
+        var cluster = new TestCluster(3);
+        cluster.Elect(1);
+        cluster.Propose(1, "a");
+        cluster.Propose(1, "b");
+        cluster.Stabilize();
+
+        cluster.Applied(1).Select(e => e.Index).Should().Equal(I(1), I(2), I(3));
+        cluster.Node(1).HasReady().Should().BeFalse("everything committed was handed out and advanced");
+        cluster.Applied(1).Skip(1).Select(TestCluster.CommandOf).Should().Equal("a", "b");
+    }
+
+    [Fact]
+    public void A_restarted_replica_resumes_from_what_it_wrote_and_does_not_reapply_what_its_state_machine_has()
+    {
+        var cluster = new TestCluster(3);
+        Term term = cluster.Elect(1);
+        cluster.Propose(1, "a");
+        cluster.Stabilize();
+        cluster.TickAll(1);
+        RaftStatus before = cluster.Status(3);
+
+        cluster.Crash(3);
+        cluster.Restart(3);
+
+        cluster.Status(3).Should().Match<RaftStatus>(s =>
+            s.Term == term && s.Vote == R(1) && s.Commit == before.Commit && s.LastLog == before.LastLog && s.Role == Role.Follower);
+        cluster.Node(3).HasReady().Should().BeFalse("its state machine already applied everything committed");
+    }
+
+    [Fact]
+    public void A_restarted_replica_whose_state_machine_starts_empty_gets_every_committed_entry_again()
+    {
+        var cluster = new TestCluster(3);
+        cluster.Elect(1);
+        cluster.Propose(1, "a");
+        cluster.Stabilize();
+        cluster.TickAll(1);
+        LogIndex commit = cluster.Status(3).Commit;
+
+        var restarted = new RaftNode(new RaftConfig { Id = R(3), PreVote = false, CheckQuorum = false }, cluster.Storage(3));
+
+        restarted.Ready().CommittedEntries.Select(e => e.Index.Value).Should().Equal(Enumerable.Range(1, (int)commit.Value).Select(i => (ulong)i));
+    }
+}
