@@ -3,13 +3,22 @@ using KvActors.Raft.Log;
 
 namespace KvActors.Raft;
 
-/// <summary>What a replica had on disk when its core starts.</summary>
+/// <summary>
+/// What a replica had on disk when its core starts. <see cref="Membership"/> is the configuration as of the snapshot
+/// (or the group's initial one, or <see cref="Raft.Membership.Empty"/> for a replica that a leader has yet to
+/// tell); configuration entries in the log after the snapshot override it.
+/// </summary>
 public sealed record RaftInitialState(HardState HardState, Membership Membership);
 
 /// <summary>
 /// The durable log and hard state of one replica, as the core reads them. The shell implements it and owns every
 /// write: it appends a <see cref="Ready"/>'s entries and hard state (see <see cref="Ready"/>) before it calls
 /// <see cref="RaftNode.Advance"/>, so the core only ever reads what is already durable.
+/// <para>
+/// To compact, the shell saves a snapshot of its state machine at an applied index (metadata from
+/// <see cref="RaftNode.SnapshotMetadataAt"/>), then drops the entries up to it; from then on
+/// <see cref="Snapshot"/> returns it, and the core sends it to followers that need entries before it.
+/// </para>
 /// <para>
 /// Contract: entries are contiguous from <see cref="FirstIndex"/> to <see cref="LastIndex"/>; an empty log has
 /// <c>LastIndex == FirstIndex - 1</c>. Asking outside that range is a bug in the caller, and implementations
@@ -20,6 +29,12 @@ public interface IRaftStorage
 {
     /// <summary>The hard state and membership last made durable.</summary>
     RaftInitialState InitialState();
+
+    /// <summary>
+    /// The latest snapshot made durable: the log is compacted up to its last index, so <see cref="FirstIndex"/> is
+    /// that index + 1. <see cref="Snapshot.None"/> (last index 0) before any snapshot.
+    /// </summary>
+    Snapshot Snapshot();
 
     /// <summary>The index of the first entry still stored (1 until the log is compacted).</summary>
     LogIndex FirstIndex();

@@ -21,6 +21,10 @@ public static class Invariant
     [DoesNotReturn]
     public static void Fail(string message) => throw new RaftInvariantException(message);
 
+    /// <summary>Throws with <paramref name="message"/>; typed so that it can stand where a value is expected.</summary>
+    [DoesNotReturn]
+    public static T Fail<T>(string message) => throw new RaftInvariantException(message);
+
     /// <summary>An O(n) check, run only in Debug builds (and so in simulation).</summary>
     [Conditional("DEBUG")]
     public static void Expensive(Func<bool> condition,

@@ -9,19 +9,26 @@ namespace KvActors.Raft;
 /// </summary>
 public sealed class MemoryRaftStorage : IRaftStorage
 {
-    // _entries[0] stands for the entry before the first stored one: its id is (0, 0) until the log is compacted.
-    private readonly List<Entry> _entries = [new Entry(default, EntryKind.Noop, ReadOnlyMemory<byte>.Empty)];
+    // _entries[0] stands for the entry the snapshot ends at (id (0, 0) before any snapshot); real entries follow.
+    private readonly List<Entry> _entries = [];
     private HardState _hardState;
-    private Membership _membership;
+    private Snapshot _snapshot;
 
-    /// <summary>An empty log whose group starts with <paramref name="membership"/>.</summary>
-    public MemoryRaftStorage(Membership membership) => _membership = membership;
+    /// <summary>An empty log whose group starts with <paramref name="membership"/> (<see cref="Membership.Empty"/> for a replica that joins later).</summary>
+    public MemoryRaftStorage(Membership membership)
+    {
+        _snapshot = Raft.Snapshot.None(membership);
+        _entries.Add(SnapshotMarker(_snapshot));
+    }
 
     /// <summary>The hard state last written.</summary>
     public HardState HardState => _hardState;
 
     /// <inheritdoc />
-    public RaftInitialState InitialState() => new(_hardState, _membership);
+    public RaftInitialState InitialState() => new(_hardState, _snapshot.Metadata.Membership);
+
+    /// <inheritdoc />
+    public Snapshot Snapshot() => _snapshot;
 
     /// <inheritdoc />
     public LogIndex FirstIndex() => _entries[0].Index.Next();
@@ -76,6 +83,32 @@ public sealed class MemoryRaftStorage : IRaftStorage
             _entries.Add(entries[i]);
         }
     }
+
+    /// <summary>
+    /// Keeps <paramref name="snapshot"/>, made by the shell from its own state machine, and drops the entries it
+    /// covers. Its last index must be stored, with the same term.
+    /// </summary>
+    public void Compact(Snapshot snapshot)
+    {
+        EntryId last = snapshot.Metadata.Last;
+        if (last.Index <= _snapshot.Metadata.Last.Index) return;   // an older snapshot than the one kept
+        if (last.Index > LastIndex() || TermAt(last.Index) != last.Term)
+            throw new ArgumentOutOfRangeException(nameof(snapshot), $"snapshot at {last} does not match the stored log [{FirstIndex()}, {LastIndex()}]");
+        _entries.RemoveRange(0, Offset(last.Index));
+        _entries[0] = SnapshotMarker(snapshot);
+        _snapshot = snapshot;
+    }
+
+    /// <summary>Replaces the whole log by <paramref name="snapshot"/> (a follower restoring one its leader sent).</summary>
+    public void ApplySnapshot(Snapshot snapshot)
+    {
+        _entries.Clear();
+        _entries.Add(SnapshotMarker(snapshot));
+        _snapshot = snapshot;
+    }
+
+    private static Entry SnapshotMarker(Snapshot snapshot) =>
+        new(snapshot.Metadata.Last, EntryKind.Noop, ReadOnlyMemory<byte>.Empty);
 
     private int Offset(LogIndex index)
     {

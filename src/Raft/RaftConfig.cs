@@ -46,6 +46,21 @@ public sealed record RaftConfig
     /// <summary>Most bytes of entries in flight to one follower before the leader waits for answers.</summary>
     public long MaxInflightBytes { get; init; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Most bytes of entries a leader holds appended but not yet committed. Past it, proposals are refused with
+    /// <see cref="RequestStatus.TooBusy"/> instead of growing memory (one proposal is always taken when none is pending).
+    /// </summary>
+    public long MaxUncommittedBytes { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>Most bytes of snapshot data in one InstallSnapshot message.</summary>
+    public int MaxSnapshotChunkBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>Largest snapshot a follower accepts from a leader; a larger one is refused and logged.</summary>
+    public long MaxSnapshotBytes { get; init; } = 1024L * 1024 * 1024;
+
+    /// <summary>How far (in entries) a learner may trail the leader's last index and still be promoted to voter.</summary>
+    public int MaxLearnerLagEntries { get; init; } = 64;
+
     /// <summary>Most bytes of committed entries handed out in one <see cref="Ready"/> for applying.</summary>
     public long MaxApplyBytesPerReady { get; init; } = 8 * 1024 * 1024;
 
@@ -77,6 +92,14 @@ public sealed record RaftConfig
             throw new ArgumentException($"MaxInflightAppends is {MaxInflightAppends}; it must be at least 1", nameof(MaxInflightAppends));
         if (MaxInflightBytes < 1)
             throw new ArgumentException($"MaxInflightBytes is {MaxInflightBytes}; it must be at least 1", nameof(MaxInflightBytes));
+        if (MaxUncommittedBytes < 1)
+            throw new ArgumentException($"MaxUncommittedBytes is {MaxUncommittedBytes}; it must be at least 1", nameof(MaxUncommittedBytes));
+        if (MaxSnapshotChunkBytes < 1)
+            throw new ArgumentException($"MaxSnapshotChunkBytes is {MaxSnapshotChunkBytes}; it must be at least 1", nameof(MaxSnapshotChunkBytes));
+        if (MaxSnapshotBytes < 1 || MaxSnapshotBytes > Array.MaxLength)
+            throw new ArgumentException($"MaxSnapshotBytes is {MaxSnapshotBytes}; it must be in [1, {Array.MaxLength}]", nameof(MaxSnapshotBytes));
+        if (MaxLearnerLagEntries < 0)
+            throw new ArgumentException($"MaxLearnerLagEntries is {MaxLearnerLagEntries}; it must not be negative", nameof(MaxLearnerLagEntries));
         if (MaxApplyBytesPerReady < 1)
             throw new ArgumentException($"MaxApplyBytesPerReady is {MaxApplyBytesPerReady}; it must be at least 1", nameof(MaxApplyBytesPerReady));
     }

@@ -11,13 +11,13 @@ internal sealed partial class RaftCore
         _electionElapsed++;
         if (!IsPromotable || _electionElapsed < _randomizedElectionTimeout) return;
         _electionElapsed = 0;
-        Campaign(preVote: _config.PreVote);
+        Campaign(preVote: _config.PreVote, transfer: false);
     }
 
     /// <summary>Starts a (pre-)election: asks every other voter, counts our own vote, and wins at once when alone.</summary>
-    private void Campaign(bool preVote)
+    private void Campaign(bool preVote, bool transfer)
     {
-        if (Role == Role.Leader) return;
+        if (Role == Role.Leader || !IsPromotable) return;
         Term voteTerm;
         if (preVote)
         {
@@ -29,14 +29,14 @@ internal sealed partial class RaftCore
             BecomeCandidate();
             voteTerm = Term;
         }
-        LogMessages.Campaigning(_logger, _id, preVote ? "pre-election" : "election", voteTerm, Log.LastEntryId);
         EntryId lastLog = Log.LastEntryId;
-        foreach (ReplicaId voter in _membership.Voters)
+        LogMessages.Campaigning(_logger, _id, preVote ? "pre-election" : transfer ? "transfer election" : "election", voteTerm, lastLog);
+        foreach (ReplicaId voter in _membership.AllVoters)
         {
             if (voter == _id) continue;
-            Send(new VoteRequest(_id, voter, voteTerm, lastLog, preVote));
+            Send(new VoteRequest(_id, voter, voteTerm, lastLog, preVote, transfer));
         }
-        RecordVote(_id, granted: true);
+        _votes[_id] = true;
         TallyVotes();
     }
 
@@ -50,7 +50,10 @@ internal sealed partial class RaftCore
             || (request.PreVote && request.Term > Term);
         // §5.4.1: only a candidate whose log is at least as up to date as ours can hold every committed entry.
         bool upToDate = request.LastLog.IsAtLeastAsUpToDateAs(Log.LastEntryId);
-        if (canVote && upToDate)
+        // A replica that knows no configuration has an empty disk. If it was a voter before it lost its disk, it may
+        // have voted in this very term already; only a leader's log or snapshot makes it a trustworthy voter again.
+        bool knowsConfiguration = !_membership.IsEmpty;
+        if (canVote && upToDate && knowsConfiguration)
         {
             // The term and vote written below go to disk before this answer leaves (the Ready contract).
             Send(new VoteResponse(_id, request.From, request.Term, request.PreVote, Granted: true));
@@ -70,33 +73,24 @@ internal sealed partial class RaftCore
     {
         // Answers to the other kind of request are stale: a pre-vote answer reaching a candidate, or the reverse.
         if (response.PreVote != (Role == Role.PreCandidate)) return;
-        RecordVote(response.From, response.Granted);
+        if (_membership.IsVoter(response.From)) _votes.TryAdd(response.From, response.Granted);
         TallyVotes();
-    }
-
-    private void RecordVote(ReplicaId voter, bool granted)
-    {
-        if (_membership.IsVoter(voter)) _votes.TryAdd(voter, granted);
     }
 
     private void TallyVotes()
     {
-        int granted = 0, refused = 0;
-        foreach ((ReplicaId _, bool vote) in _votes)
+        switch (JointQuorum.Count(_membership, _votes))
         {
-            if (vote) granted++;
-            else refused++;
-        }
-        int quorum = MajorityQuorum.Size(_membership.Voters.Count);
-        if (granted >= quorum)
-        {
-            if (Role == Role.PreCandidate) Campaign(preVote: false);
-            else BecomeLeader();
-        }
-        else if (refused > _membership.Voters.Count - quorum)
-        {
-            LogMessages.LostElection(_logger, _id, Term, refused);
-            BecomeFollower(Term, ReplicaId.None);
+            case VoteOutcome.Won when Role == Role.PreCandidate:
+                Campaign(preVote: false, transfer: false);
+                break;
+            case VoteOutcome.Won:
+                BecomeLeader();
+                break;
+            case VoteOutcome.Lost:
+                LogMessages.LostElection(_logger, _id, Term, _votes.Count(v => !v.Value));
+                BecomeFollower(Term, ReplicaId.None);
+                break;
         }
     }
 
@@ -114,6 +108,11 @@ internal sealed partial class RaftCore
                 BecomeFollower(Term, ReplicaId.None);
                 return;
             }
+            if (_transferee.IsSome)
+            {
+                LogMessages.TransferAborted(_logger, _id, Term, _transferee);
+                _transferee = ReplicaId.None;
+            }
         }
         if (_heartbeatElapsed >= _config.HeartbeatIntervalTicks)
         {
@@ -125,13 +124,12 @@ internal sealed partial class RaftCore
     /// <summary>True when a quorum (counting ourselves) answered since the last check; starts the next period.</summary>
     private bool QuorumRecentlyActive()
     {
-        int active = 0;
-        foreach (ReplicaId voter in _membership.Voters)
+        bool active = JointQuorum.Reached(_membership,
+            voter => voter == _id || (_progress.TryGetValue(voter, out var p) && p.RecentActive));
+        foreach ((ReplicaId member, var progress) in _progress)
         {
-            if (!_progress.TryGetValue(voter, out var progress)) continue;
-            if (voter == _id || progress.RecentActive) active++;
-            if (voter != _id) progress.RecentActive = false;
+            if (member != _id) progress.RecentActive = false;
         }
-        return active >= MajorityQuorum.Size(_membership.Voters.Count);
+        return active;
     }
 }

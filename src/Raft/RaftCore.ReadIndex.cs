@@ -44,8 +44,8 @@ internal sealed partial class RaftCore
         ReadContext[] contexts = _readBatch.ToArray();
         _readBatch.Clear();
         _readRounds.Enqueue(new ReadRound(++_readRound, Log.Committed, contexts));
-        _progress[_id].ReadRoundAcked = _readRound;
-        if (_membership.Voters.Count == 1) ReleaseConfirmedReads();      // we are the quorum
+        if (_progress.TryGetValue(_id, out Progress? self)) self.ReadRoundAcked = _readRound;
+        if (JointQuorum.Reached(_membership, voter => voter == _id)) ReleaseConfirmedReads();   // we are the quorum
         else BroadcastHeartbeat();
     }
 
@@ -61,15 +61,8 @@ internal sealed partial class RaftCore
         }
     }
 
-    private bool QuorumConfirmed(ulong round)
-    {
-        int acked = 0;
-        foreach (ReplicaId voter in _membership.Voters)
-        {
-            if (_progress.TryGetValue(voter, out Progress? p) && p.ReadRoundAcked >= round) acked++;
-        }
-        return acked >= MajorityQuorum.Size(_membership.Voters.Count);
-    }
+    private bool QuorumConfirmed(ulong round) =>
+        JointQuorum.Reached(_membership, voter => _progress.TryGetValue(voter, out Progress? p) && p.ReadRoundAcked >= round);
 
     /// <summary>Leadership is gone: every read still waiting fails, so the shell can answer it now.</summary>
     private void AbortReads()

@@ -10,10 +10,15 @@ namespace KvActors.Raft;
 internal sealed partial class RaftCore
 {
     private readonly List<Entry> _sliceBuffer = [];
+    private readonly Queue<(LogIndex Index, long Bytes)> _uncommitted = new();   // this term's entries not yet committed
+    private long _uncommittedBytes;
 
     public ProposeResult Propose(ReadOnlyMemory<byte> command)
     {
         if (Role != Role.Leader) return new ProposeResult(RequestStatus.NotLeader, default, Leader);
+        if (_transferee.IsSome) return new ProposeResult(RequestStatus.Transferring, default, _transferee);
+        if (_uncommittedBytes > 0 && _uncommittedBytes + command.Length > _config.MaxUncommittedBytes)
+            return new ProposeResult(RequestStatus.TooBusy, default, _id);
         EntryId id = AppendAsLeader(EntryKind.Command, command);
         return new ProposeResult(RequestStatus.Accepted, id, _id);
     }
@@ -23,28 +28,36 @@ internal sealed partial class RaftCore
     {
         var id = new EntryId(Term, Log.LastIndex.Next());
         Log.Append([new Entry(id, kind, data)]);
+        _uncommitted.Enqueue((id.Index, data.Length));
+        _uncommittedBytes += data.Length;
         _appendPending = true;
+        if (kind == EntryKind.Config) SyncMembership();
         return id;
     }
 
     private void BroadcastAppend()
     {
-        foreach (ReplicaId voter in _membership.Voters)
+        if (Role != Role.Leader) return;      // stepped down in the same step (removed by a committed configuration)
+        foreach (ReplicaId member in _membership.Members)
         {
-            if (voter != _id) SendAppend(voter, sendIfEmpty: true);
+            if (member != _id) SendAppend(member, sendIfEmpty: true);
         }
     }
 
     /// <summary>
-    /// Sends the follower the entries it lacks, within the message and in-flight limits. An empty append probes or
-    /// carries the commit index. Returns false when nothing was sent (paused, or nothing to send).
+    /// Sends the follower the entries it lacks, within the message and in-flight limits, or a snapshot when they are
+    /// compacted away. An empty append probes or carries the commit index. Returns false when nothing was sent.
     /// </summary>
     private bool SendAppend(ReplicaId to, bool sendIfEmpty)
     {
         Progress progress = _progress[to];
         if (progress.IsPaused) return false;
         LogIndex prevIndex = progress.Next.Previous();
-        Term prevTerm = Log.TermAt(prevIndex);
+        if (progress.Next < Log.FirstIndex || !Log.TryTermAt(prevIndex, out Term prevTerm))
+        {
+            StartSnapshot(to, progress);
+            return true;
+        }
         _sliceBuffer.Clear();
         Log.Slice(progress.Next, Log.LastIndex.Next(), _config.MaxAppendEntries, _config.MaxAppendBytes, _sliceBuffer);
         if (_sliceBuffer.Count == 0 && !sendIfEmpty) return false;
@@ -58,12 +71,12 @@ internal sealed partial class RaftCore
 
     private void BroadcastHeartbeat()
     {
-        foreach (ReplicaId voter in _membership.Voters)
+        foreach (ReplicaId member in _membership.Members)
         {
-            if (voter == _id) continue;
+            if (member == _id) continue;
             // Never past what the follower is known to hold: beyond Match its log may still differ from ours.
-            LogIndex commit = LogIndex.Min(_progress[voter].Match, Log.Committed);
-            Send(new HeartbeatRequest(_id, voter, Term, commit, _readRound));
+            LogIndex commit = LogIndex.Min(_progress[member].Match, Log.Committed);
+            Send(new HeartbeatRequest(_id, member, Term, commit, _readRound));
         }
     }
 
@@ -78,6 +91,7 @@ internal sealed partial class RaftCore
         }
         if (Log.TryAppend(request.Prev, request.Entries, request.Commit) is { } lastNew)
         {
+            SyncMembership();
             // Durable before it leaves (the Ready contract), so the leader may count it toward commit.
             Send(new AppendResponse(_id, request.From, Term, true, lastNew, default));
             return;
@@ -120,13 +134,24 @@ internal sealed partial class RaftCore
         bool updated = progress.MaybeUpdate(response.Index);
         // A probe answered with exactly what we knew still tells us where the follower's log ends: start streaming.
         if (!updated && !(progress.Match == response.Index && progress.State == ProgressState.Probe)) return;
-        if (progress.State == ProgressState.Probe) progress.BecomeReplicate();
-        else progress.Inflights.FreeUpTo(response.Index);
+        switch (progress.State)
+        {
+            case ProgressState.Probe:
+                progress.BecomeReplicate();
+                break;
+            case ProgressState.Snapshot when progress.Match >= progress.PendingSnapshot!.Metadata.Last.Index:
+                progress.BecomeProbe();       // restored: find where its log ends now
+                break;
+            case ProgressState.Replicate:
+                progress.Inflights.FreeUpTo(response.Index);
+                break;
+        }
+        MaybeFinishTransfer(response.From, progress.Match);
         if (MaybeCommit())
         {
             BroadcastAppend();
         }
-        else
+        else if (Role == Role.Leader)
         {
             while (SendAppend(response.From, sendIfEmpty: false)) { }
         }
@@ -138,9 +163,10 @@ internal sealed partial class RaftCore
         progress.RecentActive = true;
         progress.ProbeSent = false;
         if (progress.State == ProgressState.Replicate && progress.Inflights.IsFull) progress.Inflights.FreeFirst();
+        if (progress.State == ProgressState.Snapshot) SendSnapshotChunk(response.From, progress);   // a lost chunk: resend
         // Even with nothing new to send: an append in Replicate that was lost is only noticed when the follower refuses
         // the next one's previous index, and with no new proposals (or proposals refused as too busy) there is none.
-        if (progress.Match < Log.LastIndex) SendAppend(response.From, sendIfEmpty: true);
+        else if (progress.Match < Log.LastIndex) SendAppend(response.From, sendIfEmpty: true);
         if (response.ReadRound > progress.ReadRoundAcked)
         {
             progress.ReadRoundAcked = response.ReadRound;
@@ -154,11 +180,13 @@ internal sealed partial class RaftCore
     /// </summary>
     private bool MaybeCommit()
     {
-        LogIndex quorumIndex = MajorityQuorum.CommittedIndex(_membership.Voters, MatchOf);
+        LogIndex quorumIndex = JointQuorum.CommittedIndex(_membership, MatchOf);
         if (quorumIndex <= Log.Committed || Log.TermAt(quorumIndex) != Term) return false;
         bool firstOfTerm = !CommittedInCurrentTerm;
         Log.CommitTo(quorumIndex);
+        while (_uncommitted.Count > 0 && _uncommitted.Peek().Index <= quorumIndex) _uncommittedBytes -= _uncommitted.Dequeue().Bytes;
         if (firstOfTerm) OnFirstCommitOfTerm();
+        OnConfigurationCommitted();
         return true;
     }
 

@@ -7,24 +7,25 @@ using Microsoft.Extensions.Logging;
 namespace KvActors.Raft;
 
 /// <summary>
-/// The Raft protocol for one replica (etcd's raft.go): roles, terms, votes, replication and reads. Pure and
-/// deterministic — no clock, thread or I/O; work for the shell collects in the outbox and the log's unstable tail,
-/// and <see cref="RaftNode"/> packs it into a <see cref="Ready"/>.
+/// The Raft protocol for one replica (etcd's raft.go): roles, terms, votes, replication, membership, snapshots and
+/// reads. Pure and deterministic — no clock, thread or I/O; work for the shell collects in the outbox and the log's
+/// unstable tail, and <see cref="RaftNode"/> packs it into a <see cref="Ready"/>.
 /// </summary>
 internal sealed partial class RaftCore
 {
     private readonly RaftConfig _config;
     private readonly ReplicaId _id;
     private readonly ILogger _logger;
-    private readonly Membership _membership;
+    private readonly IRaftStorage _storage;
     private readonly Dictionary<ReplicaId, Progress> _progress = new();
     private readonly Dictionary<ReplicaId, bool> _votes = new();
     private readonly List<RaftMessage> _outbox = [];
+    private Membership _membership;
     private ulong _random;
     private int _electionElapsed;       // ticks since a leader was heard from (follower) or since the last quorum check (leader)
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
-    private bool _appendPending;        // proposals appended since the last broadcast
+    private bool _appendPending;        // entries appended since the last broadcast
 
     public RaftCore(RaftConfig config, IRaftStorage storage)
     {
@@ -32,11 +33,12 @@ internal sealed partial class RaftCore
         _config = config;
         _id = config.Id;
         _logger = config.Logger;
+        _storage = storage;
         // Multiplied, not XORed: a seed equal to the id (or id + c) must not cancel out into the same timeouts everywhere.
         _random = config.RandomSeed * 0x9E3779B97F4A7C15UL + config.Id.Value * 0xC2B2AE3D27D4EB4FUL;
         RaftInitialState initial = storage.InitialState();
-        _membership = initial.Membership;
-        Log = new RaftLog(storage, initial.HardState.Commit, config.Applied);
+        Log = new RaftLog(storage, initial.Membership, initial.HardState.Commit, config.Applied);
+        _membership = Log.Membership;
         Term = initial.HardState.Term;
         Vote = initial.HardState.Vote;
         BecomeFollower(Term, ReplicaId.None);
@@ -52,12 +54,22 @@ internal sealed partial class RaftCore
 
     public ReplicaId Leader { get; private set; }
 
+    public Membership Membership => _membership;
+
     public HardState HardState => new(Term, Vote, Log.Committed);
 
     public RaftStatus Status => new(_id, Role, Term, Vote, Leader, Log.Committed, Log.Applied, Log.LastEntryId);
 
-    /// <summary>True when this replica may campaign: only voters of its current membership can.</summary>
-    private bool IsPromotable => _membership.IsVoter(_id);
+    /// <summary>
+    /// True when this replica may campaign: a voter of its newest configuration, or of the one before while the newest
+    /// is not known to be committed. The second case matters when a leader removes itself: if it loses leadership after
+    /// appending the configuration without itself but before committing it, the others may still be in the joint
+    /// configuration, needing its vote, while its longer log makes it refuse theirs. Only it can finish the change
+    /// (it wins with a quorum of the new voters, commits, and steps down), as when configurations apply on commit.
+    /// </summary>
+    private bool IsPromotable =>
+        _membership.IsVoter(_id)
+        || (Log.LastConfigIndex > Log.Committed && Log.MembershipAt(Log.LastConfigIndex.Previous()).IsVoter(_id));
 
     public void Step(RaftMessage message)
     {
@@ -81,16 +93,16 @@ internal sealed partial class RaftCore
         {
             switch (message)
             {
-                case VoteRequest request when InLease():
+                case VoteRequest { Transfer: false } request when InLease():
                     // Dissertation §4.2.3: we heard from a leader within the minimum election timeout, so this
-                    // candidate can only disrupt; neither adopt its term nor answer.
+                    // candidate can only disrupt (a removed replica, or one cut off); neither adopt its term nor answer.
                     LogMessages.IgnoredVote(_logger, _id, request.From, request.Term, Leader);
                     return false;
                 case VoteRequest { PreVote: true }:
                     return true;                      // a pre-vote asks about a future term and changes nobody's
                 case VoteResponse { PreVote: true, Granted: true }:
                     return true;                      // our own pre-vote granted at the term we would campaign in
-                case AppendRequest or HeartbeatRequest:
+                case AppendRequest or HeartbeatRequest or SnapshotRequest:
                     BecomeFollower(message.Term, message.From);
                     return true;
                 default:
@@ -130,8 +142,9 @@ internal sealed partial class RaftCore
         {
             case AppendResponse r: HandleAppendResponse(r); break;
             case HeartbeatResponse r: HandleHeartbeatResponse(r); break;
+            case SnapshotResponse r: HandleSnapshotResponse(r); break;
             case VoteRequest r: HandleVoteRequest(r); break;
-            case AppendRequest or HeartbeatRequest:
+            case AppendRequest or HeartbeatRequest or SnapshotRequest:
                 Invariant.Fail($"two leaders in term {Term}: {_id} and {message.From}");
                 break;
         }
@@ -149,6 +162,10 @@ internal sealed partial class RaftCore
                 BecomeFollower(Term, r.From);
                 HandleHeartbeatRequest(r);
                 break;
+            case SnapshotRequest r:
+                BecomeFollower(Term, r.From);
+                HandleSnapshotRequest(r);
+                break;
             case VoteRequest r: HandleVoteRequest(r); break;
             case VoteResponse r: HandleVoteResponse(r); break;
         }
@@ -159,17 +176,26 @@ internal sealed partial class RaftCore
         switch (message)
         {
             case AppendRequest r:
-                _electionElapsed = 0;
-                Leader = r.From;
+                HeardFromLeader(r.From);
                 HandleAppendRequest(r);
                 break;
             case HeartbeatRequest r:
-                _electionElapsed = 0;
-                Leader = r.From;
+                HeardFromLeader(r.From);
                 HandleHeartbeatRequest(r);
                 break;
+            case SnapshotRequest r:
+                HeardFromLeader(r.From);
+                HandleSnapshotRequest(r);
+                break;
+            case TimeoutNowRequest r: HandleTimeoutNow(r); break;
             case VoteRequest r: HandleVoteRequest(r); break;
         }
+    }
+
+    private void HeardFromLeader(ReplicaId leader)
+    {
+        _electionElapsed = 0;
+        Leader = leader;
     }
 
     public void Tick()
@@ -210,20 +236,23 @@ internal sealed partial class RaftCore
         Role = Role.Leader;
         Leader = _id;
         LogIndex last = Log.LastIndex;
-        foreach (ReplicaId voter in _membership.Voters)
-        {
-            var progress = new Progress(last.Next(), _config.MaxInflightAppends, _config.MaxInflightBytes);
-            if (voter == _id)
-            {
-                progress.SetSelfMatch(Log.StableIndex);
-                progress.BecomeReplicate();
-                progress.RecentActive = true;
-            }
-            _progress[voter] = progress;
-        }
+        foreach (ReplicaId member in _membership.Members) AddProgress(member, last);
+        if (!_membership.IsMember(_id)) AddProgress(_id, last);   // leading a configuration it is leaving
         LogMessages.BecameLeader(_logger, _id, Term, last);
         // §5.4.2 and §8: entries of earlier terms commit only under an entry of this term, so append one now.
         AppendAsLeader(EntryKind.Noop, ReadOnlyMemory<byte>.Empty);
+    }
+
+    private void AddProgress(ReplicaId member, LogIndex last)
+    {
+        var progress = new Progress(last.Next(), _config.MaxInflightAppends, _config.MaxInflightBytes);
+        if (member == _id)
+        {
+            progress.SetSelfMatch(Log.StableIndex);
+            progress.BecomeReplicate();
+            progress.RecentActive = true;
+        }
+        _progress[member] = progress;
     }
 
     /// <summary>Enters <paramref name="term"/> (forgetting the vote when it is new) and drops everything per-role.</summary>
@@ -242,7 +271,33 @@ internal sealed partial class RaftCore
         _votes.Clear();
         _progress.Clear();
         _appendPending = false;
+        _transferee = ReplicaId.None;
+        _uncommitted.Clear();
+        _uncommittedBytes = 0;
         AbortReads();
+    }
+
+    /// <summary>
+    /// Takes up the log's newest configuration after the log changed (§4.1: in force once appended). A leader tracks
+    /// new members and forgets removed ones.
+    /// </summary>
+    private void SyncMembership()
+    {
+        Membership next = Log.Membership;
+        if (ReferenceEquals(next, _membership)) return;
+        Membership previous = _membership;
+        _membership = next;
+        LogMessages.MembershipChanged(_logger, _id, Term, previous, next);
+        if (Role != Role.Leader) return;
+        foreach (ReplicaId member in next.Members)
+        {
+            if (!_progress.ContainsKey(member)) AddProgress(member, Log.LastIndex);
+        }
+        foreach (ReplicaId gone in previous.Members)
+        {
+            if (!next.IsMember(gone) && gone != _id) _progress.Remove(gone);
+        }
+        if (_transferee.IsSome && !next.IsVoter(_transferee)) _transferee = ReplicaId.None;
     }
 
     private void Send(RaftMessage message) => _outbox.Add(message);

@@ -56,12 +56,36 @@ public sealed class RaftNode
     /// </summary>
     public ReadIndexResult ReadIndex(ReadContext context) => _core.ReadIndex(context);
 
+    /// <summary>
+    /// Proposes a membership change if this replica leads. Refused with a typed status when another change is still
+    /// in flight, when the change makes no sense, when it would remove the last voter, or when a learner to promote
+    /// has not caught up. A change of voters goes through a joint configuration, which the leader then leaves by itself.
+    /// </summary>
+    public ProposeResult ProposeConfigChange(ConfigChange change) => _core.ProposeConfigChange(change);
+
+    /// <summary>
+    /// Hands leadership to voter <paramref name="to"/>: the leader stops taking proposals, catches the target up and
+    /// tells it to campaign. Gives up after an election timeout.
+    /// </summary>
+    public TransferResult TransferLeadership(ReplicaId to) => _core.TransferLeadership(to);
+
+    /// <summary>The membership this replica uses now (the newest in its log, committed or not).</summary>
+    public Membership Membership => _core.Membership;
+
+    /// <summary>
+    /// What a snapshot of the state machine at <paramref name="index"/> stands for (its last entry and the membership
+    /// then). Null when no snapshot can be taken there: <paramref name="index"/> is compacted or not yet applied, or a
+    /// snapshot from the leader is about to replace the log.
+    /// </summary>
+    public SnapshotMetadata? SnapshotMetadataAt(LogIndex index) => _core.SnapshotMetadataAt(index);
+
     /// <summary>True when there is work for the shell. Sends batched appends and reads first.</summary>
     public bool HasReady()
     {
         if (_outstanding is not null) return false;
         _core.Flush();
         return _core.HardState != _persisted
+            || _core.Log.PendingSnapshot is not null
             || _core.Log.HasUnstable
             || _core.HasMessages
             || _core.Log.HasNextCommitted
@@ -77,6 +101,7 @@ public sealed class RaftNode
         _core.Flush();
         HardState hardState = _core.HardState;
         var ready = new Ready(
+            _core.Log.PendingSnapshot,
             hardState != _persisted ? hardState : null,
             _core.Log.UnstableEntries(),
             _core.TakeMessages(),
@@ -95,6 +120,7 @@ public sealed class RaftNode
             throw new InvalidOperationException("Advance was given a Ready that is not the outstanding one");
         _outstanding = null;
         if (ready.HardState is { } hardState) _persisted = hardState;
+        if (ready.Snapshot is { } snapshot) _core.Log.SnapshotStable(snapshot);
         if (ready.CommittedEntries.Count > 0) _core.Log.AppliedTo(ready.CommittedEntries[^1].Index);
         if (ready.Entries.Count > 0) _core.OnStable(ready.Entries[^1].Id);
     }

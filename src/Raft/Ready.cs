@@ -7,12 +7,14 @@ namespace KvActors.Raft;
 /// <summary>
 /// Work the core asks of its shell, taken with <see cref="RaftNode.Ready"/>. The shell must do it in this order:
 /// <list type="number">
-/// <item><description>Write <see cref="HardState"/> (when not null) and <see cref="Entries"/> durably, in one
-/// atomic write. An entry at index i replaces every stored entry at i or after.</description></item>
+/// <item><description>Write <see cref="Snapshot"/> (when not null: it replaces the whole log), then
+/// <see cref="HardState"/> (when not null) and <see cref="Entries"/> durably, in one atomic write. An entry at index
+/// i replaces every stored entry at i or after.</description></item>
 /// <item><description>Only then send <see cref="Messages"/>: they may promise what step 1 wrote (a vote, an
 /// acknowledged append). Sending them earlier breaks Raft: a replica could vote twice in a term after a crash, or a
 /// leader could count an entry as stored on a replica that lost it.</description></item>
-/// <item><description>Apply <see cref="CommittedEntries"/> in order; serve each <see cref="ReadStates"/> read once
+/// <item><description>Restore the state machine from <see cref="Snapshot"/> if there is one, then apply
+/// <see cref="CommittedEntries"/> in order; serve each <see cref="ReadStates"/> read once
 /// the state machine has applied its index; fail each of <see cref="AbortedReads"/> (leadership was lost; the
 /// client may retry elsewhere).</description></item>
 /// <item><description>Call <see cref="RaftNode.Advance"/> with this Ready.</description></item>
@@ -24,9 +26,10 @@ namespace KvActors.Raft;
 /// </summary>
 public sealed class Ready
 {
-    internal Ready(HardState? hardState, Entry[] entries, RaftMessage[] messages, Entry[] committedEntries,
+    internal Ready(Snapshot? snapshot, HardState? hardState, Entry[] entries, RaftMessage[] messages, Entry[] committedEntries,
         ReadState[] readStates, ReadContext[] abortedReads)
     {
+        Snapshot = snapshot;
         HardState = hardState;
         Entries = entries;
         Messages = messages;
@@ -34,6 +37,9 @@ public sealed class Ready
         ReadStates = readStates;
         AbortedReads = abortedReads;
     }
+
+    /// <summary>A snapshot from the leader to write and restore, replacing the log up to its last index; usually null.</summary>
+    public Snapshot? Snapshot { get; }
 
     /// <summary>The new hard state to write, or null when it has not changed since the last Ready.</summary>
     public HardState? HardState { get; }
@@ -55,6 +61,6 @@ public sealed class Ready
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"Ready(hs={HardState?.ToString() ?? "-"}, entries={Entries.Count}, msgs={Messages.Count}, " +
+        $"Ready({(Snapshot is null ? "" : Snapshot + ", ")}hs={HardState?.ToString() ?? "-"}, entries={Entries.Count}, msgs={Messages.Count}, " +
         $"committed={CommittedEntries.Count}, reads={ReadStates.Count}, aborted={AbortedReads.Count})";
 }

@@ -10,6 +10,9 @@ public enum EntryKind : byte
 
     /// <summary>The empty entry a new leader appends so that it can commit entries of earlier terms (§5.4.2, §8).</summary>
     Noop = 1,
+
+    /// <summary>A new <see cref="Membership"/> (<see cref="Membership.Encode"/>): it takes effect as soon as it is in a log.</summary>
+    Config = 2,
 }
 
 /// <summary>

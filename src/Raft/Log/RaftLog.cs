@@ -13,17 +13,61 @@ internal sealed class RaftLog
     private readonly IRaftStorage _storage;
     private readonly List<Entry> _unstable = [];
     private LogIndex _unstableOffset;   // index of _unstable[0]; storage.LastIndex + 1 when the tail is empty
+    private Snapshot? _pendingSnapshot; // received from a leader, not yet written by the shell
+    // Dissertation §4.1: a replica uses the newest configuration in its log, committed or not. The configuration
+    // entries after the snapshot, oldest first; the snapshot's membership stands before them.
+    private readonly List<(LogIndex Index, Membership Membership)> _configs = [];
+    private Membership _baseMembership;
 
-    public RaftLog(IRaftStorage storage, LogIndex committed, LogIndex applied)
+    public RaftLog(IRaftStorage storage, Membership baseMembership, LogIndex committed, LogIndex applied)
     {
         _storage = storage;
+        _baseMembership = baseMembership;
         _unstableOffset = storage.LastIndex().Next();
+        LogIndex snapshotIndex = storage.FirstIndex().Previous();
+        committed = LogIndex.Max(committed, snapshotIndex);   // a snapshot holds only committed entries
         if (committed > LastIndex)
             Invariant.Fail($"stored commit {committed} is past the stored log's last index {LastIndex}");
         if (applied > committed)
             Invariant.Fail($"applied {applied} is past the stored commit {committed}");
+        if (applied < snapshotIndex)
+            Invariant.Fail($"applied {applied} is before the snapshot at {snapshotIndex}: restore the snapshot first");
         Committed = committed;
         Applied = applied;
+        var chunk = new List<Entry>();
+        for (LogIndex from = storage.FirstIndex(); from <= storage.LastIndex(); from = from.Plus((ulong)chunk.Count))
+        {
+            chunk.Clear();
+            storage.CopyEntries(from, storage.LastIndex().Next(), 4 * 1024 * 1024, chunk);
+            TrackConfigs(chunk, 0);
+        }
+    }
+
+    /// <summary>The configuration in force: the newest in the log (§4.1), or the snapshot's.</summary>
+    public Membership Membership => _configs.Count > 0 ? _configs[^1].Membership : _baseMembership;
+
+    /// <summary>The index of the newest configuration entry in the log; 0 when the snapshot's is in force.</summary>
+    public LogIndex LastConfigIndex => _configs.Count > 0 ? _configs[^1].Index : default;
+
+    /// <summary>The configuration in force at <paramref name="index"/> (at or after the snapshot).</summary>
+    public Membership MembershipAt(LogIndex index)
+    {
+        for (int i = _configs.Count - 1; i >= 0; i--)
+            if (_configs[i].Index <= index) return _configs[i].Membership;
+        return _baseMembership;
+    }
+
+    public Snapshot? PendingSnapshot => _pendingSnapshot;
+
+    private void TrackConfigs(IReadOnlyList<Entry> entries, int from)
+    {
+        for (int i = from; i < entries.Count; i++)
+        {
+            if (entries[i].Kind != EntryKind.Config) continue;
+            Membership membership = Membership.Decode(entries[i].Data.Span)
+                ?? Invariant.Fail<Membership>($"configuration entry {entries[i].Id} does not decode");
+            _configs.Add((entries[i].Index, membership));
+        }
     }
 
     /// <summary>The highest index known to be committed. Never decreases.</summary>
@@ -32,11 +76,11 @@ internal sealed class RaftLog
     /// <summary>The highest index handed to the shell for applying and acknowledged by <see cref="RaftNode.Advance"/>. Applied ≤ Committed.</summary>
     public LogIndex Applied { get; private set; }
 
-    public LogIndex FirstIndex => _storage.FirstIndex();
+    public LogIndex FirstIndex => _pendingSnapshot is { } pending ? pending.Metadata.Last.Index.Next() : _storage.FirstIndex();
 
     public LogIndex LastIndex => _unstable.Count > 0
         ? _unstableOffset.Plus((ulong)(_unstable.Count - 1))
-        : _storage.LastIndex();
+        : _pendingSnapshot is { } pending ? pending.Metadata.Last.Index : _storage.LastIndex();
 
     /// <summary>The last index the shell has written durably and that is still part of this log.</summary>
     public LogIndex StableIndex => _unstableOffset.Previous();
@@ -45,11 +89,16 @@ internal sealed class RaftLog
 
     public bool HasUnstable => _unstable.Count > 0;
 
-    public bool HasNextCommitted => Committed > Applied;
+    public bool HasNextCommitted => Committed > Applied && _pendingSnapshot is null;
 
     /// <summary>The term of the entry at <paramref name="index"/>, or false when the log does not hold it.</summary>
     public bool TryTermAt(LogIndex index, out Term term)
     {
+        if (_pendingSnapshot is { } pending && index <= pending.Metadata.Last.Index)
+        {
+            term = pending.Metadata.Last.Term;
+            return index == pending.Metadata.Last.Index;
+        }
         if (index >= _unstableOffset && _unstable.Count > 0)
         {
             ulong offset = index.Value - _unstableOffset.Value;
@@ -125,11 +174,37 @@ internal sealed class RaftLog
             int keep = (int)(first.Value - _unstableOffset.Value);
             _unstable.RemoveRange(keep, _unstable.Count - keep);
         }
+        // A truncated configuration entry takes its configuration with it (§4.1): fall back to the one before.
+        while (_configs.Count > 0 && _configs[^1].Index >= first) _configs.RemoveAt(_configs.Count - 1);
         for (int i = from; i < entries.Count; i++)
         {
             Invariant.Check(entries[i].Index == first.Plus((ulong)(i - from)));
             _unstable.Add(entries[i]);
         }
+        TrackConfigs(entries, from);
+    }
+
+    /// <summary>
+    /// Replaces the whole log by <paramref name="snapshot"/>, which a leader sent and the log does not already hold.
+    /// The shell writes it with the next Ready.
+    /// </summary>
+    public void Restore(Snapshot snapshot)
+    {
+        LogIndex index = snapshot.Metadata.Last.Index;
+        Invariant.Check(index > Committed);
+        _pendingSnapshot = snapshot;
+        _unstable.Clear();
+        _unstableOffset = index.Next();
+        _configs.Clear();
+        _baseMembership = snapshot.Metadata.Membership;
+        Committed = index;
+    }
+
+    /// <summary>The shell wrote <paramref name="snapshot"/> and its state machine now stands at it.</summary>
+    public void SnapshotStable(Snapshot snapshot)
+    {
+        if (ReferenceEquals(_pendingSnapshot, snapshot)) _pendingSnapshot = null;
+        if (snapshot.Metadata.Last.Index > Applied) Applied = snapshot.Metadata.Last.Index;
     }
 
     /// <summary>
@@ -197,7 +272,7 @@ internal sealed class RaftLog
     /// <summary>Committed entries not yet handed out for applying, up to <paramref name="maxBytes"/> (at least one).</summary>
     public Entry[] NextCommittedEntries(long maxBytes)
     {
-        if (!HasNextCommitted) return [];
+        if (!HasNextCommitted || _pendingSnapshot is not null) return [];   // the snapshot goes first
         var into = new List<Entry>();
         Slice(Applied.Next(), Committed.Next(), int.MaxValue, maxBytes, into);
         return into.ToArray();

@@ -5,13 +5,15 @@ namespace KvActors.Raft.Messages;
 /// <summary>
 /// Candidate to voter: vote for me in <see cref="RaftMessage.Term"/>; my log ends at <see cref="LastLog"/>.
 /// A <see cref="PreVote"/> request asks "would you vote for me?" at the term the candidate <em>would</em> use;
-/// it changes nobody's term or vote (Raft dissertation §9.6).
+/// it changes nobody's term or vote (Raft dissertation §9.6). A <see cref="Transfer"/> election was asked for by the
+/// leader itself (leader transfer), so voters answer it even while they still follow that leader.
 /// </summary>
-public sealed record VoteRequest(ReplicaId From, ReplicaId To, Term Term, EntryId LastLog, bool PreVote)
+public sealed record VoteRequest(ReplicaId From, ReplicaId To, Term Term, EntryId LastLog, bool PreVote, bool Transfer = false)
     : RaftMessage(From, To, Term)
 {
     /// <inheritdoc />
-    public override string ToString() => $"{From}->{To} {(PreVote ? "PreVote" : "Vote")} term={Term} last={LastLog}";
+    public override string ToString() =>
+        $"{From}->{To} {(PreVote ? "PreVote" : "Vote")}{(Transfer ? "(transfer)" : "")} term={Term} last={LastLog}";
 }
 
 /// <summary>

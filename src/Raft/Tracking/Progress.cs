@@ -10,13 +10,19 @@ internal enum ProgressState : byte
 
     /// <summary>The follower is known to match up to <see cref="Progress.Match"/>: appends stream, up to the in-flight window.</summary>
     Replicate = 1,
+
+    /// <summary>The follower needs entries the leader has compacted: it is sent a snapshot, chunk by chunk, and nothing else.</summary>
+    Snapshot = 2,
 }
 
 /// <summary>
 /// A leader's view of one replica (etcd's tracker.Progress):
 /// <code>
-///          success answer                 refusal, or answer lost (heartbeat)
-///  Probe ─────────────────► Replicate ───────────────────────────────────► Probe
+///          success answer                 refusal
+///  Probe ─────────────────► Replicate ─────────────► Probe
+///    │  ▲                                               
+///    │  └─────────── snapshot restored (acknowledged) ──┐
+///    └─ needs compacted entries ──────────────────► Snapshot
 /// </code>
 /// Invariant: Match &lt; Next.
 /// </summary>
@@ -41,10 +47,17 @@ internal sealed class Progress(LogIndex next, int maxInflight, long maxInflightB
     /// <summary>The newest ReadIndex round this replica confirmed the leader's leadership for.</summary>
     public ulong ReadRoundAcked { get; set; }
 
+    /// <summary>In Snapshot: the snapshot being sent; the same image to the end, even if the leader compacts again meanwhile.</summary>
+    public Snapshot? PendingSnapshot { get; private set; }
+
+    /// <summary>In Snapshot: every byte before this offset was acknowledged by the follower.</summary>
+    public long SnapshotOffset { get; set; }
+
     public bool IsPaused => State switch
     {
         ProgressState.Probe => ProbeSent,
-        _ => Inflights.IsFull,
+        ProgressState.Replicate => Inflights.IsFull,
+        _ => true,
     };
 
     /// <summary>The replica holds the leader's log up to <paramref name="index"/>; true when that is news.</summary>
@@ -63,6 +76,7 @@ internal sealed class Progress(LogIndex next, int maxInflight, long maxInflightB
     /// </summary>
     public bool MaybeDecreaseTo(LogIndex refused, LogIndex hint)
     {
+        if (State == ProgressState.Snapshot) return false;   // answers an append sent before the snapshot began
         if (State == ProgressState.Replicate)
         {
             if (refused <= Match) return false;   // answers an append sent before a later success
@@ -92,16 +106,29 @@ internal sealed class Progress(LogIndex next, int maxInflight, long maxInflightB
 
     public void BecomeProbe()
     {
+        // After a snapshot, the follower holds everything up to it even before its answer moves Match there.
+        LogIndex after = PendingSnapshot is { } snapshot ? LogIndex.Max(Match, snapshot.Metadata.Last.Index) : Match;
         State = ProgressState.Probe;
         ProbeSent = false;
+        PendingSnapshot = null;
         Inflights.Clear();
-        Next = Match.Next();
+        Next = after.Next();
+    }
+
+    public void BecomeSnapshot(Snapshot snapshot)
+    {
+        State = ProgressState.Snapshot;
+        ProbeSent = false;
+        Inflights.Clear();
+        PendingSnapshot = snapshot;
+        SnapshotOffset = 0;
     }
 
     public void BecomeReplicate()
     {
         State = ProgressState.Replicate;
         ProbeSent = false;
+        PendingSnapshot = null;
         Inflights.Clear();
         Next = Match.Next();
     }

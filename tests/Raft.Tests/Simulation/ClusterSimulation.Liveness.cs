@@ -11,35 +11,38 @@ public sealed partial class ClusterSimulation
 
     /// <summary>
     /// Heals the network, restarts every crashed node and stops injecting faults, then requires that within
-    /// <paramref name="maxTicks"/> ticks a leader is elected and a new command commits and is applied on every node.
-    /// A failure is reported to <see cref="Invariants"/> as a liveness violation.
+    /// <paramref name="maxTicks"/> ticks a leader is elected and a new command commits and is applied on every member
+    /// of the leader's configuration. A failure is reported to <see cref="Invariants"/> as a liveness violation.
+    /// Replicas that were removed but not yet stopped keep running: they must not get in the way.
     /// </summary>
     public void HealAndRequireProgress(int maxTicks)
     {
         _calm = true;
-        Array.Fill(_partition, 0);
+        for (int i = 0; i < _partition.Count; i++) _partition[i] = 0;
         _network.AddRange(_slowLane);      // late, but they still arrive
         _slowLane.Clear();
         Trace.Add(StepCount, "liveness phase", 0);
         foreach (SimNode node in _nodes)
         {
-            if (!node.IsUp) node.Start(_profile, Seed);
+            if (!node.IsUp && !node.IsRetired) node.Start(_profile, Seed);
         }
         ulong marker = _nextCommandId++;
         try
         {
             for (int tick = 0; tick < maxTicks; tick++)
             {
-                foreach (SimNode node in _nodes) node.Raft!.Tick();
+                foreach (SimNode node in _nodes) node.Raft?.Tick();
                 RunUntilQuiet();
-                if (Array.TrueForAll(_nodes, n => n.Applied.Contains(marker))) return;
-                SimNode? leader = Array.Find(_nodes, n => n.Raft!.Status.Role == Role.Leader);
-                if (leader is not null && !leader.PendingProposals.ContainsValue(marker))
+                if (Invariants.FirstViolation is not null) return;
+                SimNode? leader = _nodes.Find(n => n.Raft?.Status.Role == Role.Leader);
+                if (leader is null) continue;
+                Membership members = leader.Raft!.Membership;
+                if (!members.IsJoint && _nodes.TrueForAll(n => !members.IsMember(n.Id) || n.Applied.Contains(marker))) return;
+                if (!leader.PendingProposals.ContainsValue(marker) && !leader.Applied.Contains(marker))
                 {
-                    ProposeResult result = leader.Raft!.Propose(SimNode.Command(marker));
+                    ProposeResult result = leader.Raft.Propose(SimNode.Command(marker));
                     if (result.IsAccepted) leader.PendingProposals[result.Entry] = marker;
                 }
-                if (Invariants.FirstViolation is not null) return;
             }
         }
         catch (RaftInvariantException e)
@@ -52,8 +55,8 @@ public sealed partial class ClusterSimulation
             Invariants.Report($"unexpected exception: {e}");
             return;
         }
-        string states = string.Join("; ", _nodes.Select(n => $"{n.Id}: {n.Raft!.Status}"));
-        Invariants.Report($"liveness: no new command committed on every node within {maxTicks} ticks of healing ({states})");
+        string states = string.Join("; ", _nodes.Where(n => n.IsUp).Select(n => $"{n.Id}: {n.Raft!.Status} {n.Raft.Membership}"));
+        Invariants.Report($"liveness: no new command committed on every member within {maxTicks} ticks of healing ({states})");
     }
 
     /// <summary>Delivers every message and does every node's Ready until nothing is left (bounded).</summary>
@@ -67,17 +70,19 @@ public sealed partial class ClusterSimulation
                 busy = true;
                 RaftMessage message = _network[0];
                 _network.RemoveAt(0);
-                SimNode to = _nodes[(int)message.To.Value - 1];
+                SimNode to = NodeOf(message.To);
+                if (!to.IsUp) continue;
                 Trace.Add(StepCount, "deliver", to.Id.Value, message);
                 to.Raft!.Step(message);
                 Invariants.CheckAfterStep();
             }
             foreach (SimNode node in _nodes)
             {
+                if (!node.IsUp) continue;
                 if (node.Writing is not null || node.Raft!.HasReady())
                 {
                     busy = true;
-                    if (node.Writing is null) node.Writing = node.Raft!.Ready();
+                    node.Writing ??= node.Raft!.Ready();
                     CompleteWrite(node);
                     Invariants.CheckAfterStep();
                 }

@@ -7,19 +7,21 @@ namespace KvActors.Raft.Tests.Simulation;
 /// <summary>
 /// A cluster of Raft cores on a simulated network, every choice drawn from one seed: which message is delivered
 /// (any in flight: reordering and delay), which node ticks or writes its Ready, drops, duplicates, partitions,
-/// crashes that lose the write in flight, restarts, client proposals and reads. The same seed replays the same run.
+/// crashes that lose the write in flight, restarts, client proposals and reads, membership changes (new replicas
+/// always come with a new id and an empty disk), snapshots and leader transfers. The same seed replays the same run.
 /// <see cref="Invariants"/> is checked after every step.
 /// </summary>
 public sealed partial class ClusterSimulation
 {
     private const int MaxMessagesInFlight = 4_000;
+    private const int MaxReplicas = 7;          // voters and learners together, so that a run grows and shrinks
 
     private readonly SimRandom _random;
     private readonly FaultProfile _profile;
-    private readonly SimNode[] _nodes;
+    private readonly List<SimNode> _nodes = [];  // index = id - 1; retired nodes stay, stopped
     private readonly List<RaftMessage> _network = [];
     private readonly List<RaftMessage> _slowLane = [];       // delayed messages: delivered rarely, so very late
-    private readonly int[] _partition;           // node offset → side; messages between sides are lost
+    private readonly List<int> _partition = [];  // index = id - 1 → side; messages between sides are lost
     private readonly double[] _weights;
     private ulong _nextCommandId = 1;
     private ulong _nextReadId = 1;
@@ -30,15 +32,14 @@ public sealed partial class ClusterSimulation
         _profile = profile;
         _random = new SimRandom(seed);
         var membership = Membership.Of(Enumerable.Range(1, profile.Nodes).Select(i => new ReplicaId((ulong)i)).ToArray());
-        _nodes = membership.Voters.Select(id => new SimNode(id, membership)).ToArray();
-        _partition = new int[_nodes.Length];
         _weights =
         [
             profile.DeliverWeight, profile.TickWeight, profile.ReadyWeight, profile.ProposeWeight, profile.ReadWeight,
             profile.CrashWeight, profile.RestartWeight, profile.PartitionWeight, profile.HealWeight,
+            profile.ConfigChangeWeight, profile.SnapshotWeight, profile.TransferWeight,
         ];
         Invariants = new SimulationInvariants(this);
-        foreach (SimNode node in _nodes) node.Start(profile, seed);
+        for (int i = 0; i < profile.Nodes; i++) AddNode(membership);
     }
 
     public ulong Seed { get; }
@@ -47,6 +48,20 @@ public sealed partial class ClusterSimulation
     public SimulationInvariants Invariants { get; }
     public IReadOnlyList<SimNode> Nodes => _nodes;
     public FaultProfile Profile => _profile;
+
+    /// <summary>What the run exercised, for the summary: a green run must have tested something.</summary>
+    public SimCounters Counters { get; } = new();
+
+    private SimNode AddNode(Membership membership)
+    {
+        var node = new SimNode(new ReplicaId((ulong)_nodes.Count + 1), membership);
+        _nodes.Add(node);
+        _partition.Add(0);
+        node.Start(_profile, Seed);
+        return node;
+    }
+
+    private SimNode NodeOf(ReplicaId id) => _nodes[(int)id.Value - 1];
 
     /// <summary>Runs one randomly chosen event, then checks every invariant.</summary>
     public void Step()
@@ -64,7 +79,10 @@ public sealed partial class ClusterSimulation
                 case 5: CrashOne(); break;
                 case 6: RestartOne(); break;
                 case 7: Partition(); break;
-                default: Heal(); break;
+                case 8: Heal(); break;
+                case 9: ChangeMembership(); break;
+                case 10: SnapshotOne(); break;
+                default: TransferOne(); break;
             }
         }
         catch (RaftInvariantException e)
@@ -91,33 +109,23 @@ public sealed partial class ClusterSimulation
         return 0;
     }
 
-    private SimNode RandomNode() => _nodes[_random.Next(_nodes.Length)];
-
-    private SimNode? RandomUpNode()
+    private SimNode? RandomNode(Func<SimNode, bool> where)
     {
-        int start = _random.Next(_nodes.Length);
-        for (int i = 0; i < _nodes.Length; i++)
+        int start = _random.Next(_nodes.Count);
+        for (int i = 0; i < _nodes.Count; i++)
         {
-            SimNode node = _nodes[(start + i) % _nodes.Length];
-            if (node.IsUp) return node;
+            SimNode node = _nodes[(start + i) % _nodes.Count];
+            if (where(node)) return node;
         }
         return null;
     }
 
+    private SimNode? RandomUpNode() => RandomNode(static n => n.IsUp);
+
+    private SimNode? Leader() => RandomNode(static n => n.Raft?.Status.Role == Role.Leader);
+
     /// <summary>Where a client sends: mostly a node that believes it leads (clients follow leader hints), else anyone.</summary>
-    private SimNode? ClientTarget()
-    {
-        if (_random.Chance(0.8))
-        {
-            int start = _random.Next(_nodes.Length);
-            for (int i = 0; i < _nodes.Length; i++)
-            {
-                SimNode node = _nodes[(start + i) % _nodes.Length];
-                if (node.Raft?.Status.Role == Role.Leader) return node;
-            }
-        }
-        return RandomUpNode();
-    }
+    private SimNode? ClientTarget() => (_random.Chance(0.8) ? Leader() : null) ?? RandomUpNode();
 
     private void DeliverOne()
     {
@@ -128,7 +136,7 @@ public sealed partial class ClusterSimulation
         RaftMessage message = lane[at];
         lane[at] = lane[^1];
         lane.RemoveAt(lane.Count - 1);
-        SimNode to = _nodes[(int)message.To.Value - 1];
+        SimNode to = NodeOf(message.To);
         if (!to.IsUp || !Connected(message.From, message.To))
         {
             Trace.Add(StepCount, "lost", to.Id.Value, message);
@@ -140,8 +148,10 @@ public sealed partial class ClusterSimulation
 
     private bool Connected(ReplicaId a, ReplicaId b) => _partition[(int)a.Value - 1] == _partition[(int)b.Value - 1];
 
-    private void Send(RaftMessage message)
+    private void Send(SimNode from, RaftMessage message)
     {
+        Invariants.OnSend(from, message);
+        if ((int)message.To.Value > _nodes.Count) return;   // a replica that was never started
         if (_calm)
         {
             _network.Add(message);
@@ -185,6 +195,13 @@ public sealed partial class ClusterSimulation
         Ready ready = node.Writing!;
         node.Writing = null;
         // 1. durable
+        if (ready.Snapshot is { } snapshot)
+        {
+            node.Disk.ApplySnapshot(snapshot);
+            node.RestoreStateMachine(snapshot);
+            Invariants.OnSnapshotRestored(node, snapshot);
+            Counters.SnapshotsRestored++;
+        }
         if (ready.HardState is { } hardState)
         {
             Invariants.OnHardStateWrite(node, hardState);
@@ -197,7 +214,7 @@ public sealed partial class ClusterSimulation
         }
         Trace.Add(StepCount, "written", node.Id.Value, ready);
         // 2. only now may what it promised leave
-        foreach (RaftMessage message in ready.Messages) Send(message);
+        foreach (RaftMessage message in ready.Messages) Send(node, message);
         // 3. apply, answer clients, serve reads
         foreach (Entry entry in ready.CommittedEntries) Apply(node, entry);
         foreach (ReadState read in ready.ReadStates) node.ConfirmedReads.Add((read.Context, read.Index));
@@ -239,6 +256,7 @@ public sealed partial class ClusterSimulation
         ProposeResult result = node.Raft!.Propose(SimNode.Command(commandId));
         Trace.Add(StepCount, "propose", node.Id.Value, $"cmd={commandId} {result}");
         if (result.IsAccepted) node.PendingProposals[result.Entry] = commandId;
+        else if (result.Status == RequestStatus.TooBusy) Counters.TooBusy++;
     }
 
     private void ReadOne()
@@ -254,16 +272,17 @@ public sealed partial class ClusterSimulation
     private void CrashOne()
     {
         // Half the time the leader: its crash is what loses uncommitted entries and forces the hard elections.
-        SimNode node = _random.Chance(0.5) ? Array.Find(_nodes, n => n.Raft?.Status.Role == Role.Leader) ?? RandomNode() : RandomNode();
-        if (!node.IsUp) return;
+        SimNode? node = (_random.Chance(0.5) ? Leader() : null) ?? RandomUpNode();
+        if (node is null) return;
         Trace.Add(StepCount, "crash", node.Id.Value, node.Writing is null ? null : "losing " + node.Writing);
         node.Crash();
+        Counters.Crashes++;
     }
 
     private void RestartOne()
     {
-        SimNode node = RandomNode();
-        if (node.IsUp) return;
+        SimNode? node = RandomNode(static n => !n.IsUp && !n.IsRetired);
+        if (node is null) return;
         node.Start(_profile, Seed);
         Trace.Add(StepCount, "restart", node.Id.Value, node.Raft!.Status);
     }
@@ -273,20 +292,20 @@ public sealed partial class ClusterSimulation
         // Either isolate one node or split the cluster in two at random.
         if (_random.Chance(0.5))
         {
-            Array.Fill(_partition, 0);
-            _partition[_random.Next(_nodes.Length)] = 1;
+            for (int i = 0; i < _partition.Count; i++) _partition[i] = 0;
+            _partition[_random.Next(_partition.Count)] = 1;
         }
         else
         {
-            for (int i = 0; i < _partition.Length; i++) _partition[i] = _random.Next(2);
+            for (int i = 0; i < _partition.Count; i++) _partition[i] = _random.Next(2);
         }
         Trace.Add(StepCount, "partition", 0, string.Join("", _partition));
     }
 
     private void Heal()
     {
-        if (Array.TrueForAll(_partition, side => side == 0)) return;
-        Array.Fill(_partition, 0);
+        if (_partition.TrueForAll(side => side == 0)) return;
+        for (int i = 0; i < _partition.Count; i++) _partition[i] = 0;
         Trace.Add(StepCount, "heal", 0);
     }
 }

@@ -24,6 +24,11 @@ public sealed record FaultProfile
     public double RestartWeight { get; init; } = 1;
     public double PartitionWeight { get; init; }
     public double HealWeight { get; init; } = 0.5;
+    public double ConfigChangeWeight { get; init; }
+    public double SnapshotWeight { get; init; }
+    public double TransferWeight { get; init; }
+    public long MaxUncommittedBytes { get; init; } = 1024 * 1024;
+    public int MaxSnapshotChunkBytes { get; init; } = 1024;
     public int MaxAppendEntries { get; init; } = 8;
     public int MaxInflightAppends { get; init; } = 4;
 
@@ -50,6 +55,11 @@ public sealed record FaultProfile
             RestartWeight = random.Between(0.2, 2),
             PartitionWeight = random.Chance(0.2) ? 0 : random.Between(0.05, 1.5),
             HealWeight = random.Between(0.1, 1),
+            ConfigChangeWeight = random.Chance(0.25) ? 0 : random.Between(0.05, 1.5),
+            SnapshotWeight = random.Chance(0.25) ? 0 : random.Between(0.05, 2),
+            TransferWeight = random.Chance(0.4) ? 0 : random.Between(0.02, 0.5),
+            MaxUncommittedBytes = random.Chance(0.3) ? 8 * (1 + random.Next(16)) : 1024 * 1024,
+            MaxSnapshotChunkBytes = 8 * (1 + random.Next(128)),
             MaxAppendEntries = 1 + random.Next(16),
             MaxInflightAppends = 1 + random.Next(8),
         };
@@ -58,6 +68,7 @@ public sealed record FaultProfile
     public override string ToString() =>
         $"nodes={Nodes} preVote={PreVote} checkQuorum={CheckQuorum} drop={DropRate:F3} dup={DuplicateRate:F3} delay={DelayRate:F3} " +
         $"weights(deliver={DeliverWeight:F1} tick={TickWeight:F1} ready={ReadyWeight:F1} propose={ProposeWeight:F1} " +
-        $"read={ReadWeight:F1} crash={CrashWeight:F2} restart={RestartWeight:F2} partition={PartitionWeight:F2} heal={HealWeight:F2}) " +
-        $"maxAppend={MaxAppendEntries} maxInflight={MaxInflightAppends}";
+        $"read={ReadWeight:F1} crash={CrashWeight:F2} restart={RestartWeight:F2} partition={PartitionWeight:F2} heal={HealWeight:F2} " +
+        $"config={ConfigChangeWeight:F2} snapshot={SnapshotWeight:F2} transfer={TransferWeight:F2}) " +
+        $"maxAppend={MaxAppendEntries} maxInflight={MaxInflightAppends} maxUncommitted={MaxUncommittedBytes} chunk={MaxSnapshotChunkBytes}";
 }

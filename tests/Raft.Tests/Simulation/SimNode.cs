@@ -6,8 +6,9 @@ namespace KvActors.Raft.Tests.Simulation;
 
 /// <summary>
 /// One simulated replica: its "disk" (a <see cref="MemoryRaftStorage"/> that survives crashes), its core (gone
-/// while crashed), the Ready it is writing (lost by a crash), and its in-memory state machine (rebuilt on restart by
-/// applying the log again).
+/// while crashed), the Ready it is writing (lost by a crash), and its in-memory state machine (rebuilt on restart
+/// from the disk's snapshot, then by applying the log again). An id is never reused: a replica with an empty disk
+/// is always a new <see cref="SimNode"/> with a new id.
 /// </summary>
 public sealed class SimNode(ReplicaId id, Membership membership)
 {
@@ -30,9 +31,19 @@ public sealed class SimNode(ReplicaId id, Membership membership)
 
     public bool IsUp => Raft is not null;
 
+    /// <summary>This replica applied a committed configuration that includes it (or is one of the initial voters).</summary>
+    public bool AppliedMembership { get; set; }
+
+    /// <summary>After that, it applied one that does not include it: it must never lead again.</summary>
+    public bool AppliedOwnRemoval { get; set; }
+
+    /// <summary>Stopped for good: it was removed from the group and its data deleted.</summary>
+    public bool IsRetired { get; private set; }
+
     public void Start(FaultProfile profile, ulong seed)
     {
-        Applied.Clear();
+        Snapshot snapshot = Disk.Snapshot();
+        RestoreStateMachine(snapshot);
         Raft = new RaftNode(new RaftConfig
         {
             Id = Id,
@@ -43,6 +54,10 @@ public sealed class SimNode(ReplicaId id, Membership membership)
             MaxAppendEntries = profile.MaxAppendEntries,
             MaxAppendBytes = 64 * 1024,
             MaxInflightAppends = profile.MaxInflightAppends,
+            MaxUncommittedBytes = profile.MaxUncommittedBytes,
+            MaxSnapshotChunkBytes = profile.MaxSnapshotChunkBytes,
+            MaxLearnerLagEntries = 8,
+            Applied = snapshot.Metadata.Last.Index,
             RandomSeed = seed * 1_000_003UL + Id.Value * 7919UL + (ulong)Restarts,
         }, Disk);
         Restarts++;
@@ -55,6 +70,36 @@ public sealed class SimNode(ReplicaId id, Membership membership)
         Applied.Clear();
         PendingProposals.Clear(); // their clients time out: outcome unknown
         ConfirmedReads.Clear();
+    }
+
+    /// <summary>Rebuilds the state machine from a snapshot's image; the log after it is applied again on top.</summary>
+    public void RestoreStateMachine(Snapshot snapshot)
+    {
+        Applied.Clear();
+        Applied.AddRange(DecodeImage(snapshot.Data.Span));
+        AppliedMembership = snapshot.Metadata.Membership.IsMember(Id);
+        AppliedOwnRemoval = false;
+    }
+
+    public void Retire()
+    {
+        Crash();
+        IsRetired = true;
+    }
+
+    /// <summary>The state machine image a snapshot carries: the command ids applied, 8 bytes each.</summary>
+    public byte[] Image(LogIndex upTo)
+    {
+        var bytes = new byte[checked((int)upTo.Value * 8)];
+        for (int i = 0; i < (int)upTo.Value; i++) BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(i * 8), Applied[i]);
+        return bytes;
+    }
+
+    public static ulong[] DecodeImage(ReadOnlySpan<byte> image)
+    {
+        var ids = new ulong[image.Length / 8];
+        for (int i = 0; i < ids.Length; i++) ids[i] = BinaryPrimitives.ReadUInt64LittleEndian(image[(i * 8)..]);
+        return ids;
     }
 
     public static byte[] Command(ulong commandId)

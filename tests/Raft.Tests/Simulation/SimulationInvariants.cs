@@ -1,5 +1,6 @@
 using KvActors.Raft.Ids;
 using KvActors.Raft.Log;
+using KvActors.Raft.Messages;
 
 namespace KvActors.Raft.Tests.Simulation;
 
@@ -12,6 +13,9 @@ namespace KvActors.Raft.Tests.Simulation;
 /// <item><description>Leader completeness: a new leader's log holds every entry applied anywhere.</description></item>
 /// <item><description>State machine safety: no two nodes apply different entries at an index; each applies in order.</description></item>
 /// <item><description>Reads: a read reflects every write acknowledged before it was issued.</description></item>
+/// <item><description>Snapshots: a restored snapshot's image is exactly the applied sequence up to its index.</description></item>
+/// <item><description>Membership: a replica that has applied a configuration without itself never wins an election
+/// again; a replica that knows no configuration (an empty disk) never grants a vote.</description></item>
 /// </list>
 /// </summary>
 public sealed class SimulationInvariants(ClusterSimulation sim)
@@ -21,6 +25,10 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
     private readonly List<Entry> _applied = [];                // the one true sequence, index i at [i - 1]
     private readonly Dictionary<ReadContext, LogIndex> _readsInFlight = new();   // read → newest acknowledged write when issued
     private LogIndex _newestAcknowledged;
+    // Members of any committed configuration so far, starting with the initial voters.
+    private readonly HashSet<ReplicaId> _committedMembers =
+        [.. Enumerable.Range(1, sim.Profile.Nodes).Select(i => new ReplicaId((ulong)i))];
+    private readonly HashSet<ReplicaId> _removed = [];              // members of one, then missing from a later one
 
     public string? FirstViolation { get; private set; }
 
@@ -29,6 +37,41 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
     public int LeadersElected => _leaders.Count;
 
     public void Report(string violation) => FirstViolation ??= violation;
+
+    public bool WasEverCommittedMember(ReplicaId id) => _committedMembers.Contains(id);
+
+    public bool IsRemoved(ReplicaId id) => _removed.Contains(id);
+
+    public void OnSend(SimNode from, RaftMessage message)
+    {
+        if (message is VoteResponse { Granted: true } && from.Raft!.Membership.IsEmpty)
+            Report($"{from.Id} granted a vote to {message.To} while knowing no configuration (an empty disk)");
+    }
+
+    public void OnSnapshotRestored(SimNode node, Snapshot snapshot)
+    {
+        ulong[] image = SimNode.DecodeImage(snapshot.Data.Span);
+        if ((ulong)image.Length != snapshot.Metadata.Last.Index.Value)
+            Report($"{node.Id} restored snapshot {snapshot.Metadata.Last} holding {image.Length} commands");
+        for (int i = 0; i < image.Length; i++)
+        {
+            if (i >= _applied.Count || SimNode.CommandIdOf(_applied[i]) != image[i])
+            {
+                Report($"state machine safety: {node.Id} restored snapshot {snapshot.Metadata.Last} whose command at {i + 1} is {image[i]}, not the applied one");
+                return;
+            }
+        }
+    }
+
+    private void OnCommittedConfiguration(Entry entry)
+    {
+        Membership membership = Membership.Decode(entry.Data.Span)!;
+        foreach (ReplicaId member in _committedMembers)
+        {
+            if (!membership.IsMember(member)) _removed.Add(member);
+        }
+        foreach (ReplicaId member in membership.Members) _committedMembers.Add(member);
+    }
 
     public void CheckAfterStep()
     {
@@ -43,6 +86,8 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
                 continue;
             }
             _leaders[status.Term] = node.Id;
+            if (node.AppliedOwnRemoval)
+                Report($"{node.Id} won term {status.Term} after applying a configuration that removed it");
             CheckLeaderCompleteness(node, status.Term);
         }
     }
@@ -50,7 +95,7 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
     private void CheckLeaderCompleteness(SimNode leader, Term term)
     {
         var log = leader.Raft!.Core.Log;
-        for (int i = 0; i < _applied.Count; i++)
+        for (int i = (int)log.FirstIndex.Value - 1; i < _applied.Count; i++)   // before FirstIndex: the snapshot holds it
         {
             Entry committed = _applied[i];
             if (!log.TryTermAt(committed.Index, out Term held) || held != committed.Term)
@@ -90,6 +135,13 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
 
     public void OnApply(SimNode node, Entry entry)
     {
+        if (entry.Kind == EntryKind.Config)
+        {
+            // Removal means: a member before, by a configuration it applied, and then left out of a later one.
+            bool member = Membership.Decode(entry.Data.Span)!.IsMember(node.Id);
+            if (member) node.AppliedMembership = true;
+            else if (node.AppliedMembership) node.AppliedOwnRemoval = true;
+        }
         if (entry.Index != node.AppliedIndex.Next())
             Report($"{node.Id} applied {entry.Id} after index {node.AppliedIndex}: out of order");
         int at = (int)entry.Index.Value - 1;
@@ -101,6 +153,7 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
         else if (at == _applied.Count)
         {
             _applied.Add(entry);
+            if (entry.Kind == EntryKind.Config) OnCommittedConfiguration(entry);
         }
         else
         {

@@ -25,6 +25,7 @@ public sealed class SimulationRun
     public long Acknowledged { get; private set; }
     public long ReadsServed { get; private set; }
     public long Leaders { get; private set; }
+    public SimCounters Counters { get; } = new();
 
     public static SimulationRun FromEnvironment(int defaultSeeds, int stepsPerSeed, ulong firstSeed = 1)
     {
@@ -49,6 +50,7 @@ public sealed class SimulationRun
         Acknowledged += sim.Invariants.Acknowledged;
         ReadsServed += sim.Invariants.ReadsServed;
         Leaders += sim.Invariants.LeadersElected;
+        Counters.Add(sim.Counters);
     }
 
     /// <summary>The failure text for a violation: seed, how to replay it, the profile and the trace's tail.</summary>
@@ -64,5 +66,5 @@ public sealed class SimulationRun
 
     public string Details =>
         $"{Steps / Math.Max(0.001, _clock.Elapsed.TotalSeconds):F0} steps/s over {_clock.Elapsed.TotalSeconds:F1} s; " +
-        $"{Leaders} leaders elected, {Acknowledged} writes acknowledged, {ReadsServed} linearizable reads served";
+        $"{Leaders} leaders elected, {Acknowledged} writes acknowledged, {ReadsServed} linearizable reads served; {Counters}";
 }

@@ -26,6 +26,9 @@ public sealed class SimulationTests(ITestOutputHelper output)
         Report(run.Details);
         run.Acknowledged.Should().BePositive("a run that acknowledged no write tested nothing");
         run.ReadsServed.Should().BePositive("a run that served no read tested nothing");
+        run.Counters.ConfigChanges.Should().BePositive("membership changes must be exercised");
+        run.Counters.SnapshotsRestored.Should().BePositive("snapshot installs must be exercised");
+        run.Counters.Transfers.Should().BePositive("leader transfers must be exercised");
     }
 
     private void Fail(SimulationRun run, ClusterSimulation sim, string violation)
