@@ -12,8 +12,14 @@ namespace KvActors.Raft.Tests.Harness;
 /// hard state and entries, then send the messages, then apply, then <see cref="RaftNode.Advance"/>. Nothing runs
 /// unless a test asks: <see cref="Stabilize"/> delivers until nothing is left to do; ticks happen only through
 /// <see cref="Tick"/>, <see cref="TickAll"/> and <see cref="Campaign"/>. Messages are delivered in the order they were
-/// sent, unless a link is cut (<see cref="Isolate"/>, <see cref="Cut"/>), the target is down, or <see cref="DropIf"/>
-/// says to lose them.
+/// sent, unless a link is cut (<see cref="Isolate"/>, <see cref="Cut"/>), the target is down, <see cref="DropIf"/>
+/// says to lose them, or <see cref="HoldIf"/> says to keep them back until <see cref="ReleaseHeld"/>.
+/// <para>
+/// The state machine of each replica is the list of entries it applied (<see cref="Applied"/>); a snapshot's image is
+/// that list encoded (<see cref="StateMachineImage"/>). <see cref="Compact"/> snapshots a replica the way a shell
+/// would, a <see cref="Ready.Snapshot"/> is written with <see cref="MemoryRaftStorage.ApplySnapshot"/> and restores
+/// the state machine, and <see cref="AddReplica"/> starts a brand-new replica with an empty disk.
+/// </para>
 /// </summary>
 public sealed class TestCluster
 {
@@ -35,6 +41,10 @@ public sealed class TestCluster
     private readonly HashSet<ReplicaId> _frozen = [];
     private readonly List<RaftMessage> _sent = [];
     private readonly List<RaftMessage> _delivered = [];
+    private readonly List<RaftMessage> _held = [];
+    private readonly bool _preVote;
+    private readonly bool _checkQuorum;
+    private readonly Func<RaftConfig, RaftConfig>? _configure;
 
     /// <summary>
     /// Builds the cluster. Every replica starts from its own storage, which <paramref name="preload"/> may fill first
@@ -43,35 +53,70 @@ public sealed class TestCluster
     public TestCluster(int size, bool preVote = false, bool checkQuorum = false,
         Func<RaftConfig, RaftConfig>? configure = null, Action<ReplicaId, MemoryRaftStorage>? preload = null)
     {
+        _preVote = preVote;
+        _checkQuorum = checkQuorum;
+        _configure = configure;
         ReplicaId[] ids = Enumerable.Range(1, size).Select(i => new ReplicaId((ulong)i)).ToArray();
         Membership membership = Membership.Of(ids);
         foreach (ReplicaId id in ids)
         {
-            var config = new RaftConfig
-            {
-                Id = id,
-                ElectionTimeoutTicks = ElectionTimeoutTicks,
-                HeartbeatIntervalTicks = 1,
-                RandomSeed = id.Value * SeedMultiplier,
-                PreVote = preVote,
-                CheckQuorum = checkQuorum,
-            };
-            if (configure is not null) config = configure(config);
             var storage = new MemoryRaftStorage(membership);
             preload?.Invoke(id, storage);
-            var replica = new Replica(config, storage);
-            replica.Node = new RaftNode(config, storage);
-            replica.Commits.Add(storage.HardState.Commit);
-            _replicas[id] = replica;
+            Start(id, storage);
         }
-        Ids = ids;
     }
 
-    /// <summary>The replicas' ids, 1..N.</summary>
-    public IReadOnlyList<ReplicaId> Ids { get; }
+    /// <summary>The replicas' ids: 1..N, then those added with <see cref="AddReplica"/>.</summary>
+    public IReadOnlyList<ReplicaId> Ids => _replicas.Keys.ToArray();
+
+    /// <summary>
+    /// Starts a brand-new replica <paramref name="id"/> with an empty disk (<see cref="Membership.Empty"/>), as an
+    /// operator does before proposing <see cref="ConfigChange.AddLearner"/> for it. It is configured like the others.
+    /// </summary>
+    public RaftNode AddReplica(ulong id)
+    {
+        var replicaId = new ReplicaId(id);
+        if (_replicas.ContainsKey(replicaId)) throw new ArgumentException($"replica {id} already exists", nameof(id));
+        return Start(replicaId, new MemoryRaftStorage(Membership.Empty)).Node;
+    }
+
+    private Replica Start(ReplicaId id, MemoryRaftStorage storage)
+    {
+        var config = new RaftConfig
+        {
+            Id = id,
+            ElectionTimeoutTicks = ElectionTimeoutTicks,
+            HeartbeatIntervalTicks = 1,
+            RandomSeed = id.Value * SeedMultiplier,
+            PreVote = _preVote,
+            CheckQuorum = _checkQuorum,
+        };
+        if (_configure is not null) config = _configure(config);
+        var replica = new Replica(config, storage);
+        replica.Node = new RaftNode(config, storage);
+        replica.Commits.Add(storage.HardState.Commit);
+        _replicas[id] = replica;
+        return replica;
+    }
 
     /// <summary>Lost messages: return true to drop one (checked when it would be delivered). Null drops nothing.</summary>
     public Func<RaftMessage, bool>? DropIf { get; set; }
+
+    /// <summary>
+    /// Delayed messages: return true to keep one back (checked when it would be delivered, after <see cref="DropIf"/>)
+    /// until <see cref="ReleaseHeld"/>. Null holds nothing.
+    /// </summary>
+    public Func<RaftMessage, bool>? HoldIf { get; set; }
+
+    /// <summary>The messages <see cref="HoldIf"/> kept back and not yet released, oldest first.</summary>
+    public IReadOnlyList<RaftMessage> Held => _held;
+
+    /// <summary>Puts the held messages back on the network, oldest first (they are delivered by the next <see cref="Stabilize"/>).</summary>
+    public void ReleaseHeld()
+    {
+        foreach (RaftMessage message in _held) _network.Enqueue(message);
+        _held.Clear();
+    }
 
     /// <summary>Every message a replica sent since the cluster was built (or <see cref="ClearMessageLog"/>), dropped or not.</summary>
     public IReadOnlyList<RaftMessage> Sent => _sent;
@@ -107,7 +152,7 @@ public sealed class TestCluster
     /// <summary>Every commit index replica <paramref name="id"/> wrote durably, oldest first (starting with the initial one).</summary>
     public IReadOnlyList<LogIndex> CommitHistory(ulong id) => Get(id).Commits;
 
-    /// <summary>The entries replica <paramref name="id"/> holds durably, from index 1.</summary>
+    /// <summary>The entries replica <paramref name="id"/> holds durably, from its first stored index (1 until it compacts).</summary>
     public IReadOnlyList<Entry> StoredLog(ulong id)
     {
         MemoryRaftStorage storage = Storage(id);
@@ -116,7 +161,7 @@ public sealed class TestCluster
         return entries;
     }
 
-    /// <summary>The terms of the entries replica <paramref name="id"/> holds durably, from index 1.</summary>
+    /// <summary>The terms of the entries replica <paramref name="id"/> holds durably (see <see cref="StoredLog"/>).</summary>
     public ulong[] StoredTerms(ulong id) => StoredLog(id).Select(e => e.Term.Value).ToArray();
 
     /// <summary>The live replica that leads the highest term, or <see cref="ReplicaId.None"/>.</summary>
@@ -182,6 +227,11 @@ public sealed class TestCluster
         if (!_replicas.TryGetValue(message.To, out Replica? target) || target.Down) return;
         if (_cuts.Contains((message.From, message.To))) return;
         if (DropIf?.Invoke(message) == true) return;
+        if (HoldIf?.Invoke(message) == true)
+        {
+            _held.Add(message);
+            return;
+        }
         _delivered.Add(message);
         target.Node.Step(message);
     }
@@ -288,14 +338,16 @@ public sealed class TestCluster
     }
 
     /// <summary>
-    /// Does what <paramref name="ready"/> asks, in the contract's order: writes the hard state and entries, sends the
-    /// messages (unless <paramref name="send"/> is false: then they are lost), applies, records reads, advances.
+    /// Does what <paramref name="ready"/> asks, in the contract's order: writes the snapshot, the hard state and the
+    /// entries, sends the messages (unless <paramref name="send"/> is false: then they are lost), restores the state
+    /// machine from the snapshot, applies, records reads, advances.
     /// </summary>
     public void Complete(ulong id, Ready ready, bool send = true)
     {
         Replica replica = Get(id);
         if (!ReferenceEquals(replica.Outstanding, ready))
             throw new InvalidOperationException($"replica {id}: that Ready is not the one taken");
+        if (ready.Snapshot is { } snapshot) replica.Storage.ApplySnapshot(snapshot);
         replica.Storage.Append(ready.Entries);
         if (ready.HardState is { } hardState)
         {
@@ -309,6 +361,7 @@ public sealed class TestCluster
             _sent.Add(message);
             if (send) _network.Enqueue(message);
         }
+        if (ready.Snapshot is { } restored) replica.RestoreStateMachine(restored);
         foreach (Entry entry in ready.CommittedEntries)
         {
             LogIndex expected = replica.AppliedIndex.Next();
@@ -353,6 +406,41 @@ public sealed class TestCluster
         replica.Down = false;
     }
 
+    /// <summary>
+    /// Restarts replica <paramref name="id"/> as a process that lost its in-memory state machine: it is rebuilt from
+    /// the disk's snapshot, and the core hands out the committed entries after it again.
+    /// </summary>
+    public void RestartFromDisk(ulong id)
+    {
+        Replica replica = Get(id);
+        Snapshot snapshot = replica.Storage.Snapshot();
+        replica.RestoreStateMachine(snapshot);
+        replica.Node = new RaftNode(replica.Config with { Applied = snapshot.Metadata.Last.Index }, replica.Storage);
+        replica.Outstanding = null;
+        replica.Down = false;
+    }
+
+    // ---- snapshots ----
+
+    /// <summary>
+    /// Snapshots replica <paramref name="id"/>'s state machine at applied index <paramref name="index"/> and compacts
+    /// its log up to it, as a shell does: metadata from <see cref="RaftNode.SnapshotMetadataAt"/>, image from the
+    /// state machine, then <see cref="MemoryRaftStorage.Compact"/>. Returns the snapshot kept.
+    /// </summary>
+    public Snapshot Compact(ulong id, ulong index)
+    {
+        Replica replica = Get(id);
+        var at = new LogIndex(index);
+        SnapshotMetadata metadata = replica.Node.SnapshotMetadataAt(at)
+            ?? throw new InvalidOperationException($"replica {id} cannot snapshot at {index}: {replica.Node.Status}");
+        var snapshot = new Snapshot(metadata, StateMachineImage.Encode(replica.Applied.Take(checked((int)index))));
+        replica.Storage.Compact(snapshot);
+        return snapshot;
+    }
+
+    /// <summary>Compacts replica <paramref name="id"/> at everything it has applied (see <see cref="Compact"/>).</summary>
+    public Snapshot CompactAll(ulong id) => Compact(id, Status(id).Applied.Value);
+
     // ---- storage ----
 
     /// <summary>
@@ -393,6 +481,16 @@ public sealed class TestCluster
 
     private sealed class Replica(RaftConfig config, MemoryRaftStorage storage)
     {
+        /// <summary>The state machine now stands at <paramref name="snapshot"/>: exactly the entries its image holds.</summary>
+        public void RestoreStateMachine(Snapshot snapshot)
+        {
+            Applied.Clear();
+            Applied.AddRange(StateMachineImage.Decode(snapshot.Data.Span));
+            AppliedIndex = snapshot.Metadata.Last.Index;
+            if (Applied.Count != checked((int)AppliedIndex.Value))
+                throw new InvalidOperationException($"replica {Config.Id}: snapshot {snapshot} holds {Applied.Count} entries");
+        }
+
         public RaftConfig Config { get; } = config;
         public MemoryRaftStorage Storage { get; } = storage;
         public RaftNode Node { get; set; } = null!;
