@@ -163,7 +163,13 @@ internal sealed partial class RaftCore
         progress.RecentActive = true;
         progress.ProbeSent = false;
         if (progress.State == ProgressState.Replicate && progress.Inflights.IsFull) progress.Inflights.FreeFirst();
-        if (progress.State == ProgressState.Snapshot) SendSnapshotChunk(response.From, progress);   // a lost chunk: resend
+        if (progress.State == ProgressState.Snapshot)
+        {
+            // A chunk or its answer was lost if nothing was acknowledged for a whole heartbeat interval: resend it.
+            // Not on every heartbeat: with a round trip longer than the interval that would send every chunk twice.
+            if (progress.SnapshotStalled) SendSnapshotChunk(response.From, progress);
+            progress.SnapshotStalled = true;
+        }
         // Even with nothing new to send: an append in Replicate that was lost is only noticed when the follower refuses
         // the next one's previous index, and with no new proposals (or proposals refused as too busy) there is none.
         else if (progress.Match < Log.LastIndex) SendAppend(response.From, sendIfEmpty: true);

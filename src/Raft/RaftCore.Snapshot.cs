@@ -54,6 +54,7 @@ internal sealed partial class RaftCore
         if (!_progress.TryGetValue(response.From, out Progress? progress)) return;
         progress.RecentActive = true;
         if (progress.State != ProgressState.Snapshot || progress.PendingSnapshot!.Metadata.Last != response.Snapshot) return;
+        progress.SnapshotStalled = false;
         if (response.NextOffset == progress.SnapshotOffset) return;                 // a duplicate answer
         if (response.NextOffset < 0 || response.NextOffset > progress.PendingSnapshot.Data.Length) return;
         progress.SnapshotOffset = response.NextOffset;   // forward, or back to where the follower's copy ends

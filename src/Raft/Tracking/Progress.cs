@@ -53,6 +53,9 @@ internal sealed class Progress(LogIndex next, int maxInflight, long maxInflightB
     /// <summary>In Snapshot: every byte before this offset was acknowledged by the follower.</summary>
     public long SnapshotOffset { get; set; }
 
+    /// <summary>In Snapshot: no chunk was acknowledged since the last heartbeat answer; at the next one, resend.</summary>
+    public bool SnapshotStalled { get; set; }
+
     public bool IsPaused => State switch
     {
         ProgressState.Probe => ProbeSent,
@@ -122,6 +125,7 @@ internal sealed class Progress(LogIndex next, int maxInflight, long maxInflightB
         Inflights.Clear();
         PendingSnapshot = snapshot;
         SnapshotOffset = 0;
+        SnapshotStalled = false;
     }
 
     public void BecomeReplicate()

@@ -94,7 +94,9 @@ public sealed class SnapshotTests
         dropped.Should().BeTrue();
         cluster.Storage(3).Snapshot().Metadata.Last.Index.Should().Be(I(0), "the transfer stalls on the lost chunk");
 
-        cluster.TickAll(1);                       // the next heartbeat answer makes the leader resend
+        cluster.TickAll(1);                       // a heartbeat answer with no chunk acknowledged since the last one
+        cluster.Storage(3).Snapshot().Metadata.Last.Index.Should().Be(I(0), "one silent heartbeat interval is not yet a stall");
+        cluster.TickAll(1);                       // the next one: the leader resends the lost chunk
 
         cluster.Storage(3).Snapshot().Metadata.Should().Be(snapshot.Metadata);
         List<SnapshotRequest> chunks = ChunksSent(cluster, from: 1);

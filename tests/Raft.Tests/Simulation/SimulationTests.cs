@@ -9,7 +9,7 @@ public sealed class SimulationTests(ITestOutputHelper output)
     [Fact]
     public void Random_faults_never_break_safety_and_a_healed_cluster_makes_progress()
     {
-        var run = SimulationRun.FromEnvironment(defaultSeeds: 500, stepsPerSeed: 20_000);
+        var run = SimulationRun.FromEnvironment(defaultSeeds: 1_000, stepsPerSeed: 20_000);
         foreach (ulong seed in run.Seeds)
         {
             var sim = new ClusterSimulation(seed, FaultProfile.Swarm(seed));
