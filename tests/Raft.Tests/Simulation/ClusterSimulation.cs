@@ -289,11 +289,13 @@ public sealed partial class ClusterSimulation
 
     private void Partition()
     {
-        // Either isolate one node or split the cluster in two at random.
+        // Either isolate one node — half the time the leader, which then believes it leads while the others elect
+        // another: the window in which stale reads and lost writes would show — or split the cluster in two at random.
         if (_random.Chance(0.5))
         {
             for (int i = 0; i < _partition.Count; i++) _partition[i] = 0;
-            _partition[_random.Next(_partition.Count)] = 1;
+            SimNode? target = _random.Chance(0.5) ? Leader() : null;
+            _partition[target is null ? _random.Next(_partition.Count) : (int)target.Id.Value - 1] = 1;
         }
         else
         {
