@@ -37,7 +37,8 @@ public static class KvActorsConfig
         return config
             .WithFallback(ConfigurationFactory.ParseString(Hocon("sqlite.conf")))
             .WithFallback(ConfigurationFactory.ParseString(Hocon("serialization.conf")))
-            .WithFallback(ConfigurationFactory.ParseString(Hocon("kvactors.conf")));
+            .WithFallback(ConfigurationFactory.ParseString(Hocon("kvactors.conf")))
+            .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);   // the plugin's own defaults
     }
 
     private static string Escape(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);

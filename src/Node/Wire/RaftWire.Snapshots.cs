@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.Collections;
 using KvActors.Raft;
 using KvActors.Raft.Ids;
+using KvActors.Raft.Log;
 using KvActors.Raft.Messages;
 using Proto = KvActors.Protocol.Wire;
 
@@ -51,6 +52,40 @@ public static partial class RaftWire
         Metadata = ToWire(snapshot.Metadata),
         StateMachine = snapshot.Data.IsEmpty ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(snapshot.Data),
     };
+
+    /// <summary>
+    /// The whole durable state of a replica as one snapshot-store payload: the snapshot, the hard state, and the log
+    /// entries after the snapshot (<paramref name="tail"/>), so that recovery from it alone loses nothing.
+    /// </summary>
+    public static Proto.ReplicaSnapshot ToReplicaSnapshot(Snapshot snapshot, HardState hardState, IReadOnlyList<Entry> tail)
+    {
+        Proto.ReplicaSnapshot wire = ToReplicaSnapshot(snapshot);
+        wire.HardState = ToWire(hardState);
+        foreach (Entry entry in tail) wire.Tail.Add(ToWire(entry));
+        return wire;
+    }
+
+    /// <summary>The hard state and log tail a <see cref="Proto.ReplicaSnapshot"/> carries; null with a reason when malformed.</summary>
+    public static (HardState HardState, Entry[] Tail)? ReplicaStateFromWire(Proto.ReplicaSnapshot wire, out string? reason)
+    {
+        var tail = new Entry[wire.Tail.Count];
+        for (int i = 0; i < tail.Length; i++)
+        {
+            if (FromWire(wire.Tail[i], out reason) is not { } entry)
+            {
+                reason = $"ReplicaSnapshot tail: {reason}";
+                return null;
+            }
+            if (i > 0 && entry.Index != tail[i - 1].Index.Next())
+            {
+                reason = $"ReplicaSnapshot tail: entry {entry.Id} does not follow {tail[i - 1].Id}";
+                return null;
+            }
+            tail[i] = entry;
+        }
+        reason = null;
+        return (wire.HardState is null ? default : FromWire(wire.HardState), tail);
+    }
 
     // ----------------------------------------------------------------------------------------------------------------
     // Inbound, validated

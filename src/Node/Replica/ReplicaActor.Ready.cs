@@ -1,0 +1,151 @@
+using Akka.Event;
+using Akka.Persistence;
+using SnapshotMetadata = KvActors.Raft.SnapshotMetadata;
+using SavedSnapshot = Akka.Persistence.SnapshotMetadata;
+using KvActors.Node.StateMachine;
+using KvActors.Node.Wire;
+using KvActors.Protocol;
+using KvActors.Raft;
+using KvActors.Raft.Ids;
+using KvActors.Raft.Log;
+using KvActors.Raft.Messages;
+using ErrorCode = KvActors.Protocol.Wire.ErrorCode;
+using KvReply = KvActors.Protocol.Wire.KvReply;
+using KvRequest = KvActors.Protocol.Wire.KvRequest;
+using RaftEnvelope = KvActors.Protocol.Wire.RaftEnvelope;
+using EntriesAppended = KvActors.Protocol.Wire.EntriesAppended;
+using HardStateChanged = KvActors.Protocol.Wire.HardStateChanged;
+using ReplicaSnapshot = KvActors.Protocol.Wire.ReplicaSnapshot;
+
+namespace KvActors.Node.Replica;
+
+public sealed partial class ReplicaActor
+{
+    private LogIndex _lastSnapshotIndex;
+    private (SnapshotMetadata Raft, byte[] Image)? _snapshotInFlight;
+
+    /// <summary>
+    /// One journal write per Ready. Akka.Persistence stashes commands while it is in flight; afterwards they are stepped
+    /// and travel together in the next Ready. A snapshot from the leader is saved first, in its own store.
+    /// </summary>
+    private void HandleReady()
+    {
+        if (!_raft!.HasReady()) return;
+        Ready ready = _raft.Ready();
+        if (ready.Snapshot is { } snapshot)
+        {
+            SaveLeaderSnapshot(ready, snapshot);
+            return;
+        }
+        PersistReady(ready);
+    }
+
+    private void PersistReady(Ready ready)
+    {
+        var events = new List<object>(2);
+        if (ready.HardState is { } hardState) events.Add(RaftWire.ToWire(hardState));
+        if (ready.Entries.Count > 0) events.Add(RaftWire.ToEntriesAppended(ready.Entries));
+        if (events.Count == 0)
+        {
+            OnReadyDurable(ready);
+            return;
+        }
+        _journalWrites++;
+        _entriesWritten += ready.Entries.Count;
+        // One AtomicWrite: hard state and entries land in one transaction or not at all.
+        PersistAll(events, static _ => { }, () => OnReadyDurable(ready));
+    }
+
+    private void OnReadyDurable(Ready ready)
+    {
+        if (ready.Snapshot is { } snapshot)
+        {
+            _storage.ApplySnapshot(snapshot);
+            _stateMachine = KvStateMachine.Restore(snapshot.Data.Span, StateMachineSettings(_settings));
+            _lastSnapshotIndex = snapshot.Metadata.Last.Index;
+            FailWritesUpTo(snapshot.Metadata.Last.Index);
+        }
+        if (ready.HardState is { } hardState) _storage.SetHardState(hardState);
+        if (ready.Entries.Count > 0) _storage.Append(ready.Entries);
+        // Only now: the messages may promise what was just written.
+        foreach (RaftMessage message in ready.Messages) SendToPeer(message);
+        foreach (Entry entry in ready.CommittedEntries) Apply(entry);
+        foreach (ReadState read in ready.ReadStates) OnReadConfirmed(read);
+        foreach (ReadContext aborted in ready.AbortedReads) OnReadAborted(aborted);
+        ServeConfirmedReads();
+        _raft!.Advance(ready);
+        MaybeSnapshot();
+        ScheduleReady();
+    }
+
+    private void SendToPeer(RaftMessage message)
+    {
+        if (_peers.TryGetValue(message.To, out var peer)) peer.Tell(RaftWire.ToWire(new ShardId(_address.Shard), message), Self);
+    }
+
+    private void Apply(Entry entry)
+    {
+        if (entry.Kind != EntryKind.Command)
+        {
+            _stateMachine.AdvanceIndex(entry.Index.Value);
+            FailLostWrite(entry);
+            return;
+        }
+        KvReply reply = _stateMachine.Apply(entry.Index.Value, entry.Data.Span);
+        AnswerWrite(entry, reply);
+    }
+
+    /// <summary>Saves a snapshot the leader sent, then writes the rest of the Ready; commands wait meanwhile.</summary>
+    private void SaveLeaderSnapshot(Ready ready, Snapshot snapshot)
+    {
+        HardState hardState = ready.HardState ?? _storage.HardState;
+        SaveSnapshot(RaftWire.ToReplicaSnapshot(snapshot, hardState, []));
+        BecomeStacked(message =>
+        {
+            switch (message)
+            {
+                case SaveSnapshotSuccess success:
+                    UnbecomeStacked();
+                    DeleteMessages(success.Metadata.SequenceNr);
+                    DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
+                    Stash.UnstashAll();
+                    PersistReady(ready);
+                    break;
+                case SaveSnapshotFailure failure:
+                    _log.Error(failure.Cause, "Shard {Shard} replica {Replica}: could not save the snapshot the leader sent; stopping so the replica restarts from its journal",
+                        _address.Shard, _address.Replica);
+                    Context.Stop(Self);
+                    break;
+                default:
+                    Stash.Stash();
+                    break;
+            }
+        });
+    }
+
+    /// <summary>Every <see cref="ReplicaSettings.SnapshotEveryEntries"/> applied entries: snapshot, then trim the journal.</summary>
+    private void MaybeSnapshot()
+    {
+        LogIndex applied = new(_stateMachine.AppliedIndex);
+        if (_snapshotInFlight is not null || applied.Value < _lastSnapshotIndex.Value + (ulong)_settings.SnapshotEveryEntries) return;
+        if (_raft!.SnapshotMetadataAt(applied) is not { } metadata) return;
+        byte[] image = _stateMachine.TakeSnapshot();
+        var tail = new List<Entry>();
+        _storage.CopyEntries(applied.Next(), _storage.LastIndex().Next(), long.MaxValue, tail);
+        _snapshotInFlight = (metadata, image);
+        SaveSnapshot(RaftWire.ToReplicaSnapshot(new Snapshot(metadata, image), _storage.HardState, tail));
+    }
+
+    private void OnSnapshotSaved(SavedSnapshot saved)
+    {
+        if (_snapshotInFlight is not { } inFlight) return;
+        _snapshotInFlight = null;
+        _storage.Compact(new Snapshot(inFlight.Raft, inFlight.Image));
+        _lastSnapshotIndex = inFlight.Raft.Last.Index;
+        DeleteMessages(saved.SequenceNr);
+        DeleteSnapshots(new SnapshotSelectionCriteria(saved.SequenceNr - 1));
+        _log.Info("Shard {Shard} replica {Replica}: snapshot at index {Index} saved; journal trimmed up to sequence {SequenceNr}",
+            _address.Shard, _address.Replica, inFlight.Raft.Last.Index, saved.SequenceNr);
+        MaybeSnapshot();      // more may have been applied while this one was being written
+    }
+}

@@ -1,0 +1,169 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using KvActors.Node.StateMachine;
+using KvActors.Node.Wire;
+using KvActors.Raft;
+using KvActors.Raft.Ids;
+using ErrorCode = KvActors.Protocol.Wire.ErrorCode;
+using KvReply = KvActors.Protocol.Wire.KvReply;
+using KvRequest = KvActors.Protocol.Wire.KvRequest;
+using RaftEnvelope = KvActors.Protocol.Wire.RaftEnvelope;
+using EntriesAppended = KvActors.Protocol.Wire.EntriesAppended;
+using HardStateChanged = KvActors.Protocol.Wire.HardStateChanged;
+using ReplicaSnapshot = KvActors.Protocol.Wire.ReplicaSnapshot;
+
+namespace KvActors.Node.Replica;
+
+/// <summary>
+/// One Raft replica of one shard, as a persistent actor (<c>PersistenceId</c> = <c>raft-{shard}-{replica}</c>). It
+/// owns a Raft core, ticks it from a timer, steps it with messages from its peers, proposes client writes and
+/// ReadIndex reads, and handles each <see cref="Ready"/>: one journal write (hard state + entries), then messages,
+/// then applying to the state machine and answering clients. Commands arriving while a write is in flight are
+/// stashed by Akka.Persistence and go into the next Ready together (group commit).
+/// <para>
+/// Journal events: <see cref="EntriesAppended"/> (appending at index i replaces stored entries ≥ i, so a follower's
+/// truncation is an ordinary event) and <see cref="HardStateChanged"/>. Snapshot payload:
+/// <see cref="ReplicaSnapshot"/> — the state machine image, the Raft snapshot metadata, the hard state and the log
+/// tail after the image, so that replay from it alone restores the whole replica; the journal before it is deleted.
+/// </para>
+/// </summary>
+public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
+{
+    private readonly ReplicaAddress _address;
+    private readonly ReplicaSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ImmutableDictionary<ReplicaId, ActorSelection> _peers = ImmutableDictionary<ReplicaId, ActorSelection>.Empty;
+    private MemoryRaftStorage _storage;
+    private KvStateMachine _stateMachine;
+    private RaftNode? _raft;
+    private bool _readyScheduled;
+    private long _journalWrites;
+    private long _entriesWritten;
+
+    /// <summary>Creates the replica; <paramref name="initialMembership"/> applies only when its journal is empty.</summary>
+    public ReplicaActor(ReplicaAddress address, ReplicaSettings settings, Membership initialMembership,
+        ImmutableDictionary<ReplicaId, ActorPath> peers)
+    {
+        _address = address;
+        _settings = settings;
+        _storage = new MemoryRaftStorage(initialMembership);
+        _stateMachine = new KvStateMachine(StateMachineSettings(settings));
+        SetPeers(peers);
+    }
+
+    /// <summary>Props for a replica; see the constructor.</summary>
+    public static Props Props(ReplicaAddress address, ReplicaSettings settings, Membership initialMembership,
+        ImmutableDictionary<ReplicaId, ActorPath> peers) =>
+        Akka.Actor.Props.Create(() => new ReplicaActor(address, settings, initialMembership, peers));
+
+    /// <inheritdoc />
+    public override string PersistenceId => _address.PersistenceId;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private static StateMachineSettings StateMachineSettings(ReplicaSettings settings) =>
+        new() { MaxSessions = settings.MaxSessions };
+
+    private void SetPeers(ImmutableDictionary<ReplicaId, ActorPath> peers)
+    {
+        var builder = ImmutableDictionary.CreateBuilder<ReplicaId, ActorSelection>();
+        foreach ((ReplicaId id, ActorPath path) in peers)
+        {
+            if (id != _address.Replica) builder[id] = Context.ActorSelection(path);
+        }
+        _peers = builder.ToImmutable();
+    }
+
+    /// <inheritdoc />
+    protected override void OnCommand(object message)
+    {
+        if (_raft is null)
+        {
+            Stash.Stash();       // cannot happen after recovery; kept for safety during a snapshot install
+            return;
+        }
+        switch (message)
+        {
+            case RaftEnvelope envelope: StepEnvelope(envelope); break;
+            case KvRequest request: HandleClientRequest(request, Sender); break;
+            case TickRaft: _raft.Tick(); break;
+            case DrainReady:
+                _readyScheduled = false;
+                HandleReady();
+                return;
+            case SweepDeadlines: FailExpiredRequests(); return;
+            case ChangeMembership change: Sender.Tell(_raft.ProposeConfigChange(change.Change)); break;
+            case TransferLeadership transfer: Sender.Tell(_raft.TransferLeadership(transfer.To)); break;
+            case GetReplicaStatus:
+                Sender.Tell(new ReplicaStatus(_address.Shard, _raft.Status, _raft.Membership,
+                    _storage.Snapshot().Metadata.Last.Index, _journalWrites, _entriesWritten));
+                return;
+            case UpdatePeers update: SetPeers(update.Peers); return;
+            case SaveSnapshotSuccess success: OnSnapshotSaved(success.Metadata); return;
+            case SaveSnapshotFailure failure:
+                _log.Warning("Shard {Shard} replica {Replica}: saving a snapshot failed, the journal stays untrimmed: {Reason}",
+                    _address.Shard, _address.Replica, failure.Cause.Message);
+                _snapshotInFlight = null;
+                return;
+            case DeleteMessagesSuccess or DeleteMessagesFailure or DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                return;
+            default:
+                Unhandled(message);
+                return;
+        }
+        ScheduleReady();
+    }
+
+    private void StepEnvelope(RaftEnvelope envelope)
+    {
+        if (envelope.Shard != (uint)_address.Shard)
+        {
+            _log.Warning("Shard {Shard} replica {Replica}: dropped a Raft message for shard {Other} from {Sender}",
+                _address.Shard, _address.Replica, envelope.Shard, Sender);
+            return;
+        }
+        Raft.Messages.RaftMessage? message = RaftWire.FromWire(envelope, out string? reason);
+        if (message is null)
+        {
+            _log.Warning("Shard {Shard} replica {Replica}: dropped a malformed Raft message from {Sender}: {Reason}",
+                _address.Shard, _address.Replica, Sender, reason);
+            return;
+        }
+        _raft!.Step(message);
+    }
+
+    /// <summary>At most one DrainReady queued: everything that arrives before it is handled goes into one Ready.</summary>
+    private void ScheduleReady()
+    {
+        if (_readyScheduled) return;
+        _readyScheduled = true;
+        Self.Tell(DrainReady.Instance);
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        base.PreStart();
+        Timers.StartPeriodicTimer("sweep", SweepDeadlines.Instance, TimeSpan.FromSeconds(1));
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // A failed journal write leaves the core ahead of its disk: stop, and let the host restart from what is durable.
+        _log.Error(cause, "Shard {Shard} replica {Replica}: journal write {SequenceNr} failed; stopping so the replica restarts from its journal",
+            _address.Shard, _address.Replica, sequenceNr);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Shard {Shard} replica {Replica}: journal rejected write {SequenceNr}; stopping",
+            _address.Shard, _address.Replica, sequenceNr);
+        Context.Stop(Self);
+    }
+}

@@ -1,0 +1,48 @@
+using KvActors.Raft;
+using KvActors.Raft.Ids;
+
+namespace KvActors.Node.Replica;
+
+/// <summary>Timer: advance the Raft core's clock by one tick.</summary>
+public sealed record TickRaft
+{
+    /// <summary>The only instance.</summary>
+    public static TickRaft Instance { get; } = new();
+}
+
+/// <summary>Self-message: take and handle the core's Ready. At most one is queued, so commands in between batch.</summary>
+public sealed record DrainReady
+{
+    /// <summary>The only instance.</summary>
+    public static DrainReady Instance { get; } = new();
+}
+
+/// <summary>Timer: fail client requests whose deadline passed.</summary>
+public sealed record SweepDeadlines
+{
+    /// <summary>The only instance.</summary>
+    public static SweepDeadlines Instance { get; } = new();
+}
+
+/// <summary>Asks a replica for a <see cref="ReplicaStatus"/>.</summary>
+public sealed record GetReplicaStatus
+{
+    /// <summary>The only instance.</summary>
+    public static GetReplicaStatus Instance { get; } = new();
+}
+
+/// <summary>A replica's view of itself, for operators and tests.</summary>
+/// <param name="Shard">The shard this replica belongs to.</param>
+/// <param name="Raft">Role, term, leader, commit and applied index of its core.</param>
+/// <param name="Membership">The configuration it uses.</param>
+/// <param name="SnapshotIndex">The last log index covered by its latest snapshot (0 if none).</param>
+/// <param name="JournalWrites">Journal writes (one per Ready with something to persist) since it started.</param>
+/// <param name="EntriesWritten">Log entries persisted since it started.</param>
+public sealed record ReplicaStatus(int Shard, RaftStatus Raft, Membership Membership, LogIndex SnapshotIndex,
+    long JournalWrites, long EntriesWritten);
+
+/// <summary>Asks a replica to propose a membership change (it must lead); answered with a <see cref="ProposeResult"/>.</summary>
+public sealed record ChangeMembership(ConfigChange Change);
+
+/// <summary>Asks a leader to hand leadership to another voter; answered with a <see cref="TransferResult"/>.</summary>
+public sealed record TransferLeadership(ReplicaId To);

@@ -1,0 +1,133 @@
+using Akka.Actor;
+using KvActors.Node.Hosting;
+using KvActors.Node.Replica;
+using KvActors.Protocol.Wire;
+using KvActors.Raft;
+using Google.Protobuf;
+using Xunit.Abstractions;
+
+namespace KvActors.Cluster.Tests;
+
+/// <summary>
+/// One shard, three replicas, three ActorSystems joined as an Akka.Cluster on loopback, each with its own SQLite
+/// files: the shard elects a leader, replicates, survives losing its leader's node, and takes that node back.
+/// </summary>
+public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "kvactors-cluster-tests", Guid.NewGuid().ToString("N"));
+    private InProcessShard _shard = null!;
+
+    public async Task InitializeAsync() =>
+        _shard = await InProcessShard.StartAsync(_root, 3, "kvactors.replica.snapshot-every-entries = 20", KvActorsConfig.Hocon("test.conf"));
+
+    public async Task DisposeAsync()
+    {
+        await _shard.DisposeAsync();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A SQLite file may still be held for a moment; the temp folder is cleaned eventually.
+        }
+    }
+
+    [Fact]
+    public async Task A_leader_is_elected_and_writes_replicate_to_every_replica()
+    {
+        int leader = await LeaderAsync();
+        for (int i = 0; i < 10; i++) await PutAsync(leader, $"k{i}", $"v{i}");
+
+        for (int node = 0; node < 3; node++)
+            (await ReadLocalAsync(node, "k9")).Should().Be("v9", $"node {node} applied the write");
+    }
+
+    [Fact]
+    public async Task Losing_the_leaders_node_elects_a_new_leader_loses_no_acknowledged_write_and_the_node_catches_up_on_return()
+    {
+        int leader = await LeaderAsync();
+        for (int i = 0; i < 10; i++) await PutAsync(leader, $"before{i}", "x");
+
+        await _shard.StopNodeAsync(leader);
+        int next = await LeaderAsync();
+        next.Should().NotBe(leader);
+        for (int i = 0; i < 10; i++) (await GetAsync(next, $"before{i}")).Should().Be("x", "an acknowledged write survives");
+        // Enough writes that the survivors compact past what the stopped node has: it must catch up by snapshot.
+        for (int i = 0; i < 60; i++) await PutAsync(next, $"after{i}", "y");
+
+        await _shard.RestartNodeAsync(leader);
+
+        output.WriteLine($"node {leader} restarted; waiting for it to catch up");
+        (await ReadLocalAsync(leader, "after59")).Should().Be("y");
+        (await ReadLocalAsync(leader, "before0")).Should().Be("x");
+        var status = await _shard.Replica(leader)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
+        status.SnapshotIndex.Value.Should().BePositive("the survivors compacted past its log, so it caught up from a snapshot");
+    }
+
+    private async Task<int> LeaderAsync()
+    {
+        int leader = -1;
+        await AwaitAsync(async () =>
+        {
+            for (int node = 0; node < _shard.Count; node++)
+            {
+                if (_shard.Replica(node) is not { } replica) continue;
+                var status = await replica.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(3));
+                if (status.Raft.Role == Role.Leader) { leader = node; return true; }
+            }
+            return false;
+        });
+        return leader;
+    }
+
+    private async Task PutAsync(int node, string key, string value)
+    {
+        var request = new KvRequest { Put = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) } };
+        KvReply reply = await _shard.Replica(node)!.Ask<KvReply>(request, Wait);
+        reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
+    }
+
+    private async Task<string?> GetAsync(int node, string key)
+    {
+        var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFromUtf8(key) } };
+        KvReply reply = await _shard.Replica(node)!.Ask<KvReply>(request, Wait);
+        reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
+        return reply.Get.Found ? reply.Get.Kv.Value.ToStringUtf8() : null;
+    }
+
+    /// <summary>Waits until node's own state machine has the key (a serializable read), and returns its value.</summary>
+    private async Task<string?> ReadLocalAsync(int node, string key)
+    {
+        string? value = null;
+        await AwaitAsync(async () =>
+        {
+            var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFromUtf8(key), Serializable = true } };
+            KvReply reply = await _shard.Replica(node)!.Ask<KvReply>(request, TimeSpan.FromSeconds(3));
+            if (!reply.Get.Found) return false;
+            value = reply.Get.Kv.Value.ToStringUtf8();
+            return true;
+        });
+        return value;
+    }
+
+    /// <summary>Polls a condition until it holds or <see cref="Wait"/> passes (then fails, naming the wait).</summary>
+    private static async Task AwaitAsync(Func<Task<bool>> condition)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        while (true)
+        {
+            try
+            {
+                if (await condition()) return;
+            }
+            catch (AskTimeoutException)
+            {
+                // a replica busy electing or recovering: ask again
+            }
+            if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {Wait}");
+            await Task.Delay(50, CancellationToken.None);
+        }
+    }
+}
