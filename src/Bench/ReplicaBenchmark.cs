@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using Google.Protobuf;
+using KvActors.Node.Replica;
+using KvActors.Raft;
+using ErrorCode = KvActors.Protocol.Wire.ErrorCode;
+using KvReply = KvActors.Protocol.Wire.KvReply;
+using KvRequest = KvActors.Protocol.Wire.KvRequest;
+using PutRequest = KvActors.Protocol.Wire.PutRequest;
+
+namespace KvActors.Bench;
+
+/// <summary>
+/// <c>replicas</c>: one shard, three replicas in three ActorSystems in this process (loopback Akka.Remote, durable
+/// SQLite in a temporary directory), closed-loop puts straight to the leader replica. Reports puts/s and latency per
+/// number of concurrent proposers, and the leader's journal writes against entries written (group commit at work).
+/// </summary>
+internal static class ReplicaBenchmark
+{
+    private const int Keys = 100_000;
+    private const int ValueBytes = 256;
+    private const string QuietLogs = """
+        akka.loglevel = WARNING
+        akka.log-dead-letters = off
+        akka.remote.log-remote-lifecycle-events = off
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        int[] clients = Option(args, "--clients", "1,16,64").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        var duration = TimeSpan.FromSeconds(double.Parse(Option(args, "--duration", "10"), CultureInfo.InvariantCulture));
+        var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", "2"), CultureInfo.InvariantCulture));
+        string root = Path.Combine(Path.GetTempPath(), "kvactors-bench", Guid.NewGuid().ToString("N"));
+        output.WriteLine($"replicas: 3 replicas of one shard, SQLite under {root}, {ValueBytes}-byte values, {Keys} keys, warm-up {warmup.TotalSeconds}s, measured {duration.TotalSeconds}s");
+        await using InProcessShard shard = await InProcessShard.StartAsync(root, 3, QuietLogs);
+        try
+        {
+            IActorRef leader = await LeaderAsync(shard);
+            foreach (int count in clients)
+            {
+                await RunClientsAsync(leader, count, warmup, null);
+                var before = await leader.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(5));
+                var latencies = new List<double>[count];
+                long errors = await RunClientsAsync(leader, count, duration, latencies);
+                var after = await leader.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(5));
+                Report(output, count, duration, latencies, errors, before, after);
+            }
+            return 0;
+        }
+        finally
+        {
+            await shard.DisposeAsync();
+            TryDelete(root);
+        }
+    }
+
+    private static async Task<long> RunClientsAsync(IActorRef leader, int count, TimeSpan duration, List<double>[]? latencies)
+    {
+        long errors = 0;
+        var until = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, count).Select(async client =>
+        {
+            var random = new Random(client);
+            var value = ByteString.CopyFrom(new byte[ValueBytes]);
+            var mine = latencies is null ? null : latencies[client] = new List<double>(100_000);
+            while (until.Elapsed < duration)
+            {
+                var request = new KvRequest { Put = new PutRequest { Key = ByteString.CopyFromUtf8("key" + random.Next(Keys).ToString(CultureInfo.InvariantCulture)), Value = value } };
+                long start = Stopwatch.GetTimestamp();
+                KvReply reply = await leader.Ask<KvReply>(request, TimeSpan.FromSeconds(10));
+                if (reply.Error != ErrorCode.Ok) Interlocked.Increment(ref errors);
+                mine?.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        }).ToArray();
+        await Task.WhenAll(workers);
+        return errors;
+    }
+
+    private static void Report(TextWriter output, int clients, TimeSpan duration, List<double>[] latencies, long errors,
+        ReplicaStatus before, ReplicaStatus after)
+    {
+        double[] all = latencies.SelectMany(l => l).Order().ToArray();
+        double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
+        long writes = after.JournalWrites - before.JournalWrites;
+        long entries = after.EntriesWritten - before.EntriesWritten;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"replicas: clients={clients} puts/s={all.Length / duration.TotalSeconds:F0} p50={Percentile(0.50):F2}ms p99={Percentile(0.99):F2}ms max={Percentile(1):F2}ms errors={errors} " +
+            $"leader journal-writes/s={writes / duration.TotalSeconds:F0} entries/s={entries / duration.TotalSeconds:F0} entries-per-write={(writes == 0 ? 0 : (double)entries / writes):F1}"));
+    }
+
+    private static async Task<IActorRef> LeaderAsync(InProcessShard shard)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            for (int node = 0; node < shard.Count; node++)
+            {
+                var status = await shard.Replica(node)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(5));
+                if (status.Raft.Role == Role.Leader) return shard.Replica(node)!;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("no leader was elected within 30 s");
+    }
+
+    private static string Option(string[] args, string name, string fallback)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // left for the OS to clean up with the temp folder
+        }
+    }
+}
