@@ -66,6 +66,22 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         status.SnapshotIndex.Value.Should().BePositive("the survivors compacted past its log, so it caught up from a snapshot");
     }
 
+    [Fact]
+    public async Task A_follower_that_was_down_briefly_catches_up_from_the_log_without_a_snapshot()
+    {
+        int leader = await LeaderAsync();
+        int follower = (leader + 1) % 3;
+        await PutAsync(leader, "first", "1");
+        await _shard.StopNodeAsync(follower);
+        for (int i = 0; i < 5; i++) await PutAsync(leader, $"while-down{i}", "2");   // fewer than a snapshot's worth
+
+        await _shard.RestartNodeAsync(follower);
+
+        (await ReadLocalAsync(follower, "while-down4")).Should().Be("2");
+        var status = await _shard.Replica(follower)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
+        status.SnapshotIndex.Value.Should().Be(0, "the leader still had every entry it missed, so it got them from the log");
+    }
+
     private async Task<int> LeaderAsync()
     {
         int leader = -1;
