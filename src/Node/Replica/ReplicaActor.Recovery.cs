@@ -4,13 +4,6 @@ using KvActors.Node.StateMachine;
 using KvActors.Node.Wire;
 using KvActors.Raft;
 using KvActors.Raft.Log;
-using ErrorCode = KvActors.Protocol.Wire.ErrorCode;
-using KvReply = KvActors.Protocol.Wire.KvReply;
-using KvRequest = KvActors.Protocol.Wire.KvRequest;
-using RaftEnvelope = KvActors.Protocol.Wire.RaftEnvelope;
-using EntriesAppended = KvActors.Protocol.Wire.EntriesAppended;
-using HardStateChanged = KvActors.Protocol.Wire.HardStateChanged;
-using ReplicaSnapshot = KvActors.Protocol.Wire.ReplicaSnapshot;
 
 namespace KvActors.Node.Replica;
 
