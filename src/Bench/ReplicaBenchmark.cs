@@ -32,8 +32,11 @@ internal static class ReplicaBenchmark
         var duration = TimeSpan.FromSeconds(double.Parse(Option(args, "--duration", "10"), CultureInfo.InvariantCulture));
         var warmup = TimeSpan.FromSeconds(double.Parse(Option(args, "--warmup", "2"), CultureInfo.InvariantCulture));
         string root = Path.Combine(Path.GetTempPath(), "kvactors-bench", Guid.NewGuid().ToString("N"));
+        // Any HOCON over the defaults, e.g. a snapshot interval, or the snapshot store in the journal's file.
+        string overlay = Option(args, "--hocon", "");
         output.WriteLine($"replicas: 3 replicas of one shard, SQLite under {root}, {ValueBytes}-byte values, {Keys} keys, warm-up {warmup.TotalSeconds}s, measured {duration.TotalSeconds}s");
-        await using InProcessShard shard = await InProcessShard.StartAsync(root, 3, QuietLogs);
+        if (overlay.Length > 0) output.WriteLine($"replicas: overlay {overlay}");
+        await using InProcessShard shard = await InProcessShard.StartAsync(root, 3, QuietLogs, overlay);
         try
         {
             IActorRef leader = await LeaderAsync(shard);
