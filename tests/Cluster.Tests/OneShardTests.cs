@@ -82,6 +82,25 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         status.SnapshotIndex.Value.Should().Be(0, "the leader still had every entry it missed, so it got them from the log");
     }
 
+    [Fact]
+    public async Task A_follower_refuses_a_write_with_NotLeader_and_names_the_leader()
+    {
+        int leader = await LeaderAsync();
+        int follower = (leader + 1) % 3;
+        var request = new KvRequest { Put = new PutRequest { Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") } };
+
+        KvReply reply = null!;
+        await AwaitAsync(async () =>          // until the follower has heard from the new leader
+        {
+            reply = await _shard.Replica(follower)!.Ask<KvReply>(request, Wait);
+            return reply.LeaderReplica != 0;
+        });
+
+        reply.Error.Should().Be(ErrorCode.NotLeader);
+        reply.LeaderReplica.Should().Be(InProcessShard.ReplicaIdOf(leader).Value);
+        (await GetAsync(leader, "k")).Should().BeNull("the refused write changed nothing");
+    }
+
     private async Task<int> LeaderAsync()
     {
         int leader = -1;

@@ -6,6 +6,7 @@ using KvActors.Node.Replica;
 using ErrorCode = KvActors.Protocol.Wire.ErrorCode;
 using KvReply = KvActors.Protocol.Wire.KvReply;
 using KvRequest = KvActors.Protocol.Wire.KvRequest;
+using RaftEnvelope = KvActors.Protocol.Wire.RaftEnvelope;
 using KvActors.Raft;
 using KvActors.Raft.Ids;
 using Xunit.Abstractions;
@@ -152,6 +153,22 @@ public sealed class ReplicaActorTests : TestKit
         refused.Message.Should().Contain("4096");
         KvReply after = await AskUntilOk(replica, KvRequests.Get("a"));
         after.Revision.Should().Be(1, "the refused put wrote nothing");
+    }
+
+    [Fact]
+    public async Task A_malformed_or_misaddressed_Raft_message_is_dropped_and_the_replica_keeps_serving()
+    {
+        IActorRef replica = StartReplica(Sys);
+        await AskUntilOk(replica, KvRequests.Put("a", "1"));
+        EventFilter.Warning(contains: "malformed").ExpectOne(() =>
+            replica.Tell(new RaftEnvelope { Shard = 0, From = 2, To = 1, Term = 1 }));   // no message inside
+        EventFilter.Warning(contains: "for shard 7").ExpectOne(() =>
+            replica.Tell(new RaftEnvelope { Shard = 7, From = 2, To = 1, Term = 1 }));
+
+        KvReply after = await AskUntilOk(replica, KvRequests.Put("b", "2"));
+
+        after.Error.Should().Be(ErrorCode.Ok);
+        KvRequests.ValueOf(await AskUntilOk(replica, KvRequests.Get("a"))).Should().Be("1");
     }
 
     protected override void AfterAll()
