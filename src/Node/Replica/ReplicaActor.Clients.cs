@@ -48,6 +48,8 @@ public sealed partial class ReplicaActor
         ProposeResult result = _raft!.Propose(request.ToByteArray());
         if (result.IsAccepted)
         {
+            // A write still waiting at this index was proposed in an earlier term and truncated away: it is lost.
+            if (_writes.Remove(result.Entry.Index, out PendingWrite? superseded)) superseded.Client.Tell(LostWrite());
             _writes[result.Entry.Index] = new PendingWrite(result.Entry, client, DateTime.UtcNow + _settings.RequestDeadline);
             return;
         }
