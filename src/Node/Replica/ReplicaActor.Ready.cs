@@ -15,6 +15,7 @@ namespace KvActors.Node.Replica;
 public sealed partial class ReplicaActor
 {
     private LogIndex _lastSnapshotIndex;
+    private long _bytesSinceSnapshot;     // command bytes applied since the last snapshot was taken
     private (SnapshotMetadata Raft, byte[] Image)? _snapshotInFlight;
 
     /// <summary>
@@ -94,6 +95,7 @@ public sealed partial class ReplicaActor
             FailLostWrite(entry);
             return;
         }
+        _bytesSinceSnapshot += entry.Data.Length;
         KvReply reply = _stateMachine.Apply(entry.Index.Value, entry.Data.Span);
         AnswerWrite(entry, reply);
     }
@@ -126,16 +128,22 @@ public sealed partial class ReplicaActor
         });
     }
 
-    /// <summary>Every <see cref="ReplicaSettings.SnapshotEveryEntries"/> applied entries: snapshot, then trim the journal.</summary>
+    /// <summary>
+    /// Every <see cref="ReplicaSettings.SnapshotEveryEntries"/> applied entries or <see cref="ReplicaSettings.SnapshotEveryBytes"/>
+    /// applied command bytes: snapshot, then trim the journal.
+    /// </summary>
     private void MaybeSnapshot()
     {
         LogIndex applied = new(_stateMachine.AppliedIndex);
-        if (_snapshotInFlight is not null || applied.Value < _lastSnapshotIndex.Value + (ulong)_settings.SnapshotEveryEntries) return;
+        bool due = applied.Value >= _lastSnapshotIndex.Value + (ulong)_settings.SnapshotEveryEntries
+            || _bytesSinceSnapshot >= _settings.SnapshotEveryBytes;
+        if (_snapshotInFlight is not null || !due || applied <= _lastSnapshotIndex) return;
         if (_raft!.SnapshotMetadataAt(applied) is not { } metadata) return;
         byte[] image = _stateMachine.TakeSnapshot();
         var tail = new List<Entry>();
         _storage.CopyEntries(applied.Next(), _storage.LastIndex().Next(), long.MaxValue, tail);
         _snapshotInFlight = (metadata, image);
+        _bytesSinceSnapshot = 0;
         SaveSnapshot(RaftWire.ToReplicaSnapshot(new Snapshot(metadata, image), _storage.HardState, tail));
     }
 

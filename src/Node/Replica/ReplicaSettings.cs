@@ -18,6 +18,9 @@ public sealed record ReplicaSettings
     /// <summary>Take a snapshot once this many entries were applied since the last one.</summary>
     public long SnapshotEveryEntries { get; init; } = 10_000;
 
+    /// <summary>Or once this many bytes of commands were applied since the last one, whichever comes first.</summary>
+    public long SnapshotEveryBytes { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>Most client requests a replica keeps waiting (writes in the log, reads in ReadIndex); past it: Unavailable.</summary>
     public int MaxPendingRequests { get; init; } = 10_000;
 
@@ -61,6 +64,7 @@ public sealed record ReplicaSettings
             TickInterval = Positive(c, "tick-interval"),
             RaftTemplate = raft,
             SnapshotEveryEntries = c.GetLong("snapshot-every-entries"),
+            SnapshotEveryBytes = Bytes(c, "snapshot-every-bytes"),
             MaxPendingRequests = c.GetInt("max-pending-requests"),
             RequestDeadline = Positive(c, "request-deadline"),
             MaxSessions = c.GetInt("max-sessions"),

@@ -107,6 +107,28 @@ public sealed class ReplicaActorTests : TestKit
     }
 
     [Fact]
+    public async Task A_replica_snapshots_after_enough_applied_bytes_even_before_enough_entries()
+    {
+        ActorSystem system = ActorSystem.Create("bytes", NodeConfig(_dataDirectory,
+            "kvactors.replica { snapshot-every-entries = 1000000, snapshot-every-bytes = 64KiB }"));
+        try
+        {
+            IActorRef replica = StartReplica(system);
+            for (int i = 0; i < 5; i++) await AskUntilOk(replica, KvRequests.Put($"big{i}", new string('v', 20_000)));
+
+            await AwaitAssertAsync(async () =>      // the snapshot store answers asynchronously
+            {
+                var status = await replica.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
+                status.SnapshotIndex.Value.Should().BePositive("about 100 KB of commands passed the 64 KiB threshold");
+            }, Wait, TimeSpan.FromMilliseconds(50));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
     public async Task Every_acknowledged_write_survives_the_node_stopping_in_the_middle_of_a_batch()
     {
         ActorSystem system = ActorSystem.Create("crash", NodeConfig(_dataDirectory));
