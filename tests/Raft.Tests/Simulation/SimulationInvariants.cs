@@ -79,7 +79,11 @@ public sealed class SimulationInvariants(ClusterSimulation sim)
         {
             if (node.Raft is not { } raft) continue;
             RaftStatus status = raft.Status;
-            if (status.Role != Role.Leader) continue;
+            // Leadership counts once the leader's term is on its disk. A lone voter wins in memory in the same step it
+            // campaigns, before its vote for itself is written; if it crashes first, that leadership never acted
+            // (nothing leaves before the write) and its restarted self may vote for another in that term. With more
+            // voters this changes nothing: a candidate's term and vote are durable before its vote requests leave.
+            if (status.Role != Role.Leader || node.Disk.HardState.Term != status.Term) continue;
             if (_leaders.TryGetValue(status.Term, out ReplicaId leader))
             {
                 if (leader != node.Id) Report($"election safety: {leader} and {node.Id} both lead term {status.Term}");
