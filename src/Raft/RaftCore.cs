@@ -325,10 +325,18 @@ internal sealed partial class RaftCore
         FlushReads();
     }
 
-    /// <summary>The shell wrote entries up to <paramref name="last"/> durably.</summary>
-    public void OnStable(EntryId last)
+    /// <summary>The shell wrote <paramref name="written"/> (consecutive) durably.</summary>
+    public void OnStable(IReadOnlyList<Entry> written)
     {
-        Log.StableTo(last);
+        // A conflicting append may have replaced the tail of what was being written. The part before the conflict is
+        // still this log's and is now durable: mark it stable, or the next Ready would write it again — possibly
+        // after the shell has applied and compacted it away. The last written entry that still matches ends it.
+        for (int i = written.Count - 1; i >= 0; i--)
+        {
+            if (!Log.Matches(written[i].Id)) continue;
+            Log.StableTo(written[i].Id);
+            break;
+        }
         if (Role == Role.Leader && _progress.TryGetValue(_id, out Progress? self))
         {
             // The leader counts toward a quorum only for what it has itself written (Figure 2's "stored on a majority").

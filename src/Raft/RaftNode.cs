@@ -122,6 +122,6 @@ public sealed class RaftNode
         if (ready.HardState is { } hardState) _persisted = hardState;
         if (ready.Snapshot is { } snapshot) _core.Log.SnapshotStable(snapshot);
         if (ready.CommittedEntries.Count > 0) _core.Log.AppliedTo(ready.CommittedEntries[^1].Index);
-        if (ready.Entries.Count > 0) _core.OnStable(ready.Entries[^1].Id);
+        if (ready.Entries.Count > 0) _core.OnStable(ready.Entries);
     }
 }

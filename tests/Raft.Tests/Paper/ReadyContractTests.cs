@@ -155,4 +155,25 @@ public sealed class ReadyContractTests
 
         restarted.Ready().CommittedEntries.Select(e => e.Index.Value).Should().Equal(Enumerable.Range(1, (int)commit.Value).Select(i => (ulong)i));
     }
+
+    [Fact]
+    public void What_a_Ready_wrote_before_a_conflict_that_replaced_its_tail_is_not_written_again()
+    {
+        var storage = new MemoryRaftStorage(Membership.Of(R(1), R(2), R(3)));
+        var follower = new RaftNode(new RaftConfig { Id = R(1), RandomSeed = 1 }, storage);
+        static Entry Command(ulong term, ulong index) => new(E(term, index), EntryKind.Command, new byte[] { 1 });
+        follower.Step(new AppendRequest(R(2), R(1), T(1), E(0, 0), [Command(1, 1), Command(1, 2), Command(1, 3)], I(0)));
+        Ready writing = follower.Ready();
+        writing.Entries.Select(e => e.Id).Should().Equal(E(1, 1), E(1, 2), E(1, 3));
+
+        // While 1..3 are being written, a leader of term 2 replaces everything after index 1.
+        follower.Step(new AppendRequest(R(3), R(1), T(2), E(1, 1), [Command(2, 2)], I(0)));
+        if (writing.HardState is { } hardState) storage.SetHardState(hardState);
+        storage.Append(writing.Entries);
+        follower.Advance(writing);
+
+        Ready next = follower.Ready();
+        next.Entries.Select(e => e.Id).Should().Equal([E(2, 2)],
+            "entry 1 is durable and still this log's: writing it again could rewrite an entry the shell has compacted");
+    }
 }
