@@ -34,7 +34,14 @@ public sealed partial class ClusterSimulation
                 foreach (SimNode node in _nodes) node.Raft?.Tick();
                 RunUntilQuiet();
                 if (Invariants.FirstViolation is not null) return;
-                SimNode? leader = _nodes.Find(n => n.Raft?.Status.Role == Role.Leader);
+                // The leader of the newest term: without CheckQuorum, a leader cut off before its own removal
+                // committed never hears that it is deposed (its successor no longer sends to it) and stays a stale
+                // "leader" of an older term, unable to commit. Clients would time out on it and move on.
+                SimNode? leader = null;
+                foreach (SimNode n in _nodes)
+                {
+                    if (n.Raft?.Status is { Role: Role.Leader } s && (leader is null || s.Term > leader.Raft!.Status.Term)) leader = n;
+                }
                 if (leader is null) continue;
                 Membership members = leader.Raft!.Membership;
                 if (!members.IsJoint && _nodes.TrueForAll(n => !members.IsMember(n.Id) || n.Applied.Contains(marker))) return;
