@@ -1,0 +1,63 @@
+using KvActors.Node.Placement;
+
+namespace KvActors.Node.Tests.Placement;
+
+public sealed class ClusterIdentityTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "kvactors-identity", Guid.NewGuid().ToString("N"));
+
+    private static ClusterIdentity Sample() => new(16, 3, ["127.0.0.1:4001", "127.0.0.1:4002", "127.0.0.1:4003"], "n1", 1);
+
+    [Fact]
+    public void A_directory_without_an_identity_has_none()
+    {
+        ClusterIdentity.Load(_dir).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_saved_identity_loads_back_equal()
+    {
+        ClusterIdentity identity = Sample();
+        identity.Save(_dir);
+
+        ClusterIdentity loaded = ClusterIdentity.Load(_dir)!;
+
+        loaded.Shards.Should().Be(16);
+        loaded.Replication.Should().Be(3);
+        loaded.Seeds.Should().Equal(identity.Seeds);
+        loaded.NodeId.Should().Be("n1");
+        loaded.Incarnation.Should().Be(1);
+        File.Exists(Path.Combine(_dir, ClusterIdentity.FileName + ".tmp")).Should().BeFalse("the temporary file was renamed");
+    }
+
+    [Fact]
+    public void A_node_started_with_the_recorded_settings_has_no_conflict()
+    {
+        Sample().Conflict("n1", 16, 3).Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData("n1", 8, 3, "created with 16 shards, but --shards 8 was given")]
+    [InlineData("n1", 16, 5, "created with replication 3, but --replication 5 was given")]
+    [InlineData("n2", 16, 3, "belongs to node 'n1', but --node-id n2 was given")]
+    public void A_node_started_with_other_settings_is_told_which_flag_disagrees(string node, int shards, int replication, string expected)
+    {
+        Sample().Conflict(node, shards, replication).Should().Contain(expected);
+    }
+
+    [Fact]
+    public void A_corrupt_identity_file_is_refused_with_what_to_do()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, ClusterIdentity.FileName), "{ not json");
+
+        var act = () => ClusterIdentity.Load(_dir);
+
+        act.Should().Throw<InvalidDataException>().WithMessage("*move the data directory away*");
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+}
