@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using KvActors.Raft.Ids;
+
+namespace KvActors.Node.Routing;
+
+/// <summary>
+/// Where every replica of every shard lives: what placement produces and the Gateway routes by. Immutable; a new
+/// placement is a new directory (<see cref="UpdateShardDirectory"/>). It only routes: Raft alone decides who votes
+/// and who leads.
+/// </summary>
+public sealed record ShardDirectory
+{
+    /// <summary>Builds a directory of <c>shards.Length</c> shards.</summary>
+    /// <param name="shards">For shard i, its replicas by id; every shard has at least one replica.</param>
+    /// <exception cref="ArgumentException">No shards, or a shard without replicas.</exception>
+    public ShardDirectory(IReadOnlyList<IReadOnlyDictionary<ReplicaId, ActorPath>> shards)
+    {
+        ArgumentNullException.ThrowIfNull(shards);
+        if (shards.Count == 0) throw new ArgumentException("a directory needs at least one shard", nameof(shards));
+        var builder = ImmutableArray.CreateBuilder<ShardReplicas>(shards.Count);
+        for (int shard = 0; shard < shards.Count; shard++)
+        {
+            IReadOnlyDictionary<ReplicaId, ActorPath> replicas = shards[shard];
+            if (replicas.Count == 0) throw new ArgumentException($"shard {shard} has no replicas", nameof(shards));
+            ReplicaId[] ids = [.. replicas.Keys];
+            Array.Sort(ids);       // replica id order, so that "any replica" is the same choice on every run
+            var paths = new ActorPath[ids.Length];
+            for (int i = 0; i < ids.Length; i++) paths[i] = replicas[ids[i]];
+            builder.Add(new ShardReplicas([.. ids], [.. paths]));
+        }
+        Shards = builder.MoveToImmutable();
+    }
+
+    /// <summary>The cluster's shard count: at least 1, fixed when it was created.</summary>
+    public int ShardCount => Shards.Length;
+
+    /// <summary>Shard i's replicas, at index i.</summary>
+    public ImmutableArray<ShardReplicas> Shards { get; }
+}
+
+/// <summary>The replicas of one shard, in ascending replica id order.</summary>
+/// <param name="Ids">Their ids, ascending; at least one.</param>
+/// <param name="Paths">Where each lives: <c>Paths[i]</c> is replica <c>Ids[i]</c>.</param>
+public sealed record ShardReplicas(ImmutableArray<ReplicaId> Ids, ImmutableArray<ActorPath> Paths)
+{
+    /// <summary>The position of <paramref name="replica"/> in <see cref="Ids"/>, or -1.</summary>
+    public int IndexOf(ReplicaId replica) => Ids.IndexOf(replica);
+}
+
+/// <summary>Tells a Gateway where the replicas are now. Leader hints for replicas still listed are kept.</summary>
+/// <param name="Directory">The new directory; its shard count must not change.</param>
+public sealed record UpdateShardDirectory(ShardDirectory Directory);
