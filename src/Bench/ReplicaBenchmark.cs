@@ -36,7 +36,7 @@ internal static class ReplicaBenchmark
         string overlay = Option(args, "--hocon", "");
         output.WriteLine($"replicas: 3 replicas of one shard, SQLite under {root}, {ValueBytes}-byte values, {Keys} keys, warm-up {warmup.TotalSeconds}s, measured {duration.TotalSeconds}s");
         if (overlay.Length > 0) output.WriteLine($"replicas: overlay {overlay}");
-        await using InProcessShard shard = await InProcessShard.StartAsync(root, 3, QuietLogs, overlay);
+        await using InProcessCluster shard = await InProcessCluster.StartAsync(root, 3, 1, QuietLogs, overlay);
         try
         {
             IActorRef leader = await LeaderAsync(shard);
@@ -92,15 +92,15 @@ internal static class ReplicaBenchmark
             $"leader journal-writes/s={writes / duration.TotalSeconds:F0} entries/s={entries / duration.TotalSeconds:F0} entries-per-write={(writes == 0 ? 0 : (double)entries / writes):F1}"));
     }
 
-    private static async Task<IActorRef> LeaderAsync(InProcessShard shard)
+    private static async Task<IActorRef> LeaderAsync(InProcessCluster shard)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
-            for (int node = 0; node < shard.Count; node++)
+            for (int node = 0; node < shard.NodeCount; node++)
             {
-                var status = await shard.Replica(node)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(5));
-                if (status.Raft.Role == Role.Leader) return shard.Replica(node)!;
+                var status = await shard.Replica(node, 0)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(5));
+                if (status.Raft.Role == Role.Leader) return shard.Replica(node, 0)!;
             }
             await Task.Delay(100);
         }

@@ -16,10 +16,10 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly string _root = Path.Combine(Path.GetTempPath(), "kvactors-cluster-tests", Guid.NewGuid().ToString("N"));
-    private InProcessShard _shard = null!;
+    private InProcessCluster _shard = null!;
 
     public async Task InitializeAsync() =>
-        _shard = await InProcessShard.StartAsync(_root, 3, "kvactors.replica.snapshot-every-entries = 20", KvActorsConfig.Hocon("test.conf"));
+        _shard = await InProcessCluster.StartAsync(_root, 3, 1, "kvactors.replica.snapshot-every-entries = 20", KvActorsConfig.Hocon("test.conf"));
 
     public async Task DisposeAsync()
     {
@@ -62,7 +62,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"node {leader} restarted; waiting for it to catch up");
         (await ReadLocalAsync(leader, "after59")).Should().Be("y");
         (await ReadLocalAsync(leader, "before0")).Should().Be("x");
-        var status = await _shard.Replica(leader)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
+        var status = await _shard.Replica(leader, 0)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
         status.SnapshotIndex.Value.Should().BePositive("the survivors compacted past its log, so it caught up from a snapshot");
     }
 
@@ -78,7 +78,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         await _shard.RestartNodeAsync(follower);
 
         (await ReadLocalAsync(follower, "while-down4")).Should().Be("2");
-        var status = await _shard.Replica(follower)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
+        var status = await _shard.Replica(follower, 0)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, Wait);
         status.SnapshotIndex.Value.Should().Be(0, "the leader still had every entry it missed, so it got them from the log");
     }
 
@@ -92,12 +92,12 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         KvReply reply = null!;
         await AwaitAsync(async () =>          // until the follower has heard from the new leader
         {
-            reply = await _shard.Replica(follower)!.Ask<KvReply>(request, Wait);
+            reply = await _shard.Replica(follower, 0)!.Ask<KvReply>(request, Wait);
             return reply.LeaderReplica != 0;
         });
 
         reply.Error.Should().Be(ErrorCode.NotLeader);
-        reply.LeaderReplica.Should().Be(InProcessShard.ReplicaIdOf(leader).Value);
+        reply.LeaderReplica.Should().Be(InProcessCluster.ReplicaIdOf(leader).Value);
         (await GetAsync(leader, "k")).Should().BeNull("the refused write changed nothing");
     }
 
@@ -106,9 +106,9 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         int leader = -1;
         await AwaitAsync(async () =>
         {
-            for (int node = 0; node < _shard.Count; node++)
+            for (int node = 0; node < _shard.NodeCount; node++)
             {
-                if (_shard.Replica(node) is not { } replica) continue;
+                if (_shard.Replica(node, 0) is not { } replica) continue;
                 var status = await replica.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(3));
                 if (status.Raft.Role == Role.Leader) { leader = node; return true; }
             }
@@ -120,14 +120,14 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task PutAsync(int node, string key, string value)
     {
         var request = new KvRequest { Put = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) } };
-        KvReply reply = await _shard.Replica(node)!.Ask<KvReply>(request, Wait);
+        KvReply reply = await _shard.Replica(node, 0)!.Ask<KvReply>(request, Wait);
         reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
     }
 
     private async Task<string?> GetAsync(int node, string key)
     {
         var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFromUtf8(key) } };
-        KvReply reply = await _shard.Replica(node)!.Ask<KvReply>(request, Wait);
+        KvReply reply = await _shard.Replica(node, 0)!.Ask<KvReply>(request, Wait);
         reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
         return reply.Get.Found ? reply.Get.Kv.Value.ToStringUtf8() : null;
     }
@@ -139,7 +139,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         await AwaitAsync(async () =>
         {
             var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFromUtf8(key), Serializable = true } };
-            KvReply reply = await _shard.Replica(node)!.Ask<KvReply>(request, TimeSpan.FromSeconds(3));
+            KvReply reply = await _shard.Replica(node, 0)!.Ask<KvReply>(request, TimeSpan.FromSeconds(3));
             if (!reply.Get.Found) return false;
             value = reply.Get.Kv.Value.ToStringUtf8();
             return true;
