@@ -90,7 +90,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         var request = new KvRequest { Put = new PutRequest { Key = ByteString.CopyFromUtf8("k"), Value = ByteString.CopyFromUtf8("v") } };
 
         KvReply reply = null!;
-        await AwaitAsync(async () =>          // until the follower has heard from the new leader
+        await TestCluster.AwaitAsync(async () =>          // until the follower has heard from the new leader
         {
             reply = await _shard.Replica(follower, 0)!.Ask<KvReply>(request, Wait);
             return reply.LeaderReplica != 0;
@@ -104,7 +104,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<int> LeaderAsync()
     {
         int leader = -1;
-        await AwaitAsync(async () =>
+        await TestCluster.AwaitAsync(async () =>
         {
             for (int node = 0; node < _shard.NodeCount; node++)
             {
@@ -136,7 +136,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<string?> ReadLocalAsync(int node, string key)
     {
         string? value = null;
-        await AwaitAsync(async () =>
+        await TestCluster.AwaitAsync(async () =>
         {
             var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFromUtf8(key), Serializable = true } };
             KvReply reply = await _shard.Replica(node, 0)!.Ask<KvReply>(request, TimeSpan.FromSeconds(3));
@@ -145,24 +145,5 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
             return true;
         });
         return value;
-    }
-
-    /// <summary>Polls a condition until it holds or <see cref="Wait"/> passes (then fails, naming the wait).</summary>
-    private static async Task AwaitAsync(Func<Task<bool>> condition)
-    {
-        using var timeout = new CancellationTokenSource(Wait);
-        while (true)
-        {
-            try
-            {
-                if (await condition()) return;
-            }
-            catch (AskTimeoutException)
-            {
-                // a replica busy electing or recovering: ask again
-            }
-            if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {Wait}");
-            await Task.Delay(50, CancellationToken.None);
-        }
     }
 }
