@@ -250,7 +250,7 @@ public sealed class KvClient
         try
         {
             // The Gateway answers by the deadline; the grace lets its answer (with its reason) win over the ask's timeout.
-            reply = await _gateway.Ask<KvReply>(new ShardRequest(new ShardId(shard), request, remaining), remaining + AskGrace, cancellationToken)
+            reply = await _gateway.Ask<KvReply>(new ShardRequest { Shard = (uint)shard, Request = request, DeadlineMs = (uint)Math.Ceiling(remaining.TotalMilliseconds) }, remaining + AskGrace, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
@@ -283,13 +283,13 @@ public sealed class KvClient
         ShardCount count;
         try
         {
-            count = await _gateway.Ask<ShardCount>(GetShardCount.Instance, timeout, cancellationToken).ConfigureAwait(false);
+            count = await _gateway.Ask<ShardCount>(new GetShardCount(), timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
         {
             throw new KvException(ErrorCode.Unavailable, $"the gateway did not say the shard count within {timeout}", e);
         }
-        var sessions = new ShardSession[count.Count];
+        var sessions = new ShardSession[checked((int)count.Count)];
         for (int i = 0; i < sessions.Length; i++) sessions[i] = new ShardSession(_clientId);
         return Interlocked.CompareExchange(ref _sessions, sessions, null) ?? sessions;   // the first one wins
     }

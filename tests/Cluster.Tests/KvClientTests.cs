@@ -403,7 +403,7 @@ public sealed class KvClientSessionTests : IAsyncLifetime
     {
         public ScriptedGateway(ConcurrentQueue<ErrorCode> script, ConcurrentQueue<KvRequest> sent)
         {
-            Receive<GetShardCount>(_ => Sender.Tell(new ShardCount(1)));
+            Receive<GetShardCount>(_ => Sender.Tell(new ShardCount { Count = 1 }));
             Receive<ShardRequest>(r =>
             {
                 sent.Enqueue(r.Request.Clone());

@@ -38,7 +38,7 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task A_leader_is_elected_and_writes_replicate_to_every_replica()
     {
         int leader = await LeaderAsync();
-        for (int i = 0; i < 10; i++) await PutAsync(leader, $"k{i}", $"v{i}");
+        for (int i = 0; i < 10; i++) await PutAsync($"k{i}", $"v{i}");
 
         for (int node = 0; node < 3; node++)
             (await ReadLocalAsync(node, "k9")).Should().Be("v9", $"node {node} applied the write");
@@ -48,14 +48,15 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Losing_the_leaders_node_elects_a_new_leader_loses_no_acknowledged_write_and_the_node_catches_up_on_return()
     {
         int leader = await LeaderAsync();
-        for (int i = 0; i < 10; i++) await PutAsync(leader, $"before{i}", "x");
+        for (int i = 0; i < 10; i++) await PutAsync($"before{i}", "x");
+        leader = await LeaderAsync();            // whoever leads now, in case Raft re-elected meanwhile
 
         await _shard.StopNodeAsync(leader);
         int next = await LeaderAsync();
         next.Should().NotBe(leader);
-        for (int i = 0; i < 10; i++) (await GetAsync(next, $"before{i}")).Should().Be("x", "an acknowledged write survives");
+        for (int i = 0; i < 10; i++) (await GetAsync($"before{i}")).Should().Be("x", "an acknowledged write survives");
         // Enough writes that the survivors compact past what the stopped node has: it must catch up by snapshot.
-        for (int i = 0; i < 60; i++) await PutAsync(next, $"after{i}", "y");
+        for (int i = 0; i < 60; i++) await PutAsync($"after{i}", "y");
 
         await _shard.RestartNodeAsync(leader);
 
@@ -71,9 +72,9 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
     {
         int leader = await LeaderAsync();
         int follower = (leader + 1) % 3;
-        await PutAsync(leader, "first", "1");
+        await PutAsync("first", "1");
         await _shard.StopNodeAsync(follower);
-        for (int i = 0; i < 5; i++) await PutAsync(leader, $"while-down{i}", "2");   // fewer than a snapshot's worth
+        for (int i = 0; i < 5; i++) await PutAsync($"while-down{i}", "2");   // fewer than a snapshot's worth
 
         await _shard.RestartNodeAsync(follower);
 
@@ -97,8 +98,9 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         });
 
         reply.Error.Should().Be(ErrorCode.NotLeader);
-        reply.LeaderReplica.Should().Be(InProcessCluster.ReplicaIdOf(leader).Value);
-        (await GetAsync(leader, "k")).Should().BeNull("the refused write changed nothing");
+        // Normally the leader found above; another replica if Raft re-elected in between — never the follower itself.
+        reply.LeaderReplica.Should().NotBe(InProcessCluster.ReplicaIdOf(follower).Value);
+        (await GetAsync("k")).Should().BeNull("the refused write changed nothing");
     }
 
     private async Task<int> LeaderAsync()
@@ -117,19 +119,31 @@ public sealed class OneShardTests(ITestOutputHelper output) : IAsyncLifetime
         return leader;
     }
 
-    private async Task PutAsync(int node, string key, string value)
+    /// <summary>Puts through whichever replica leads now, again if leadership moved under it (Raft may re-elect).</summary>
+    private async Task PutAsync(string key, string value)
     {
         var request = new KvRequest { Put = new PutRequest { Key = ByteString.CopyFromUtf8(key), Value = ByteString.CopyFromUtf8(value) } };
-        KvReply reply = await _shard.Replica(node, 0)!.Ask<KvReply>(request, Wait);
-        reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
+        await AtLeaderAsync(request);
     }
 
-    private async Task<string?> GetAsync(int node, string key)
+    /// <summary>A linearizable get through whichever replica leads now.</summary>
+    private async Task<string?> GetAsync(string key)
     {
         var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFromUtf8(key) } };
-        KvReply reply = await _shard.Replica(node, 0)!.Ask<KvReply>(request, Wait);
-        reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
+        KvReply reply = await AtLeaderAsync(request);
         return reply.Get.Found ? reply.Get.Kv.Value.ToStringUtf8() : null;
+    }
+
+    private async Task<KvReply> AtLeaderAsync(KvRequest request)
+    {
+        KvReply reply = null!;
+        await TestCluster.AwaitAsync(async () =>
+        {
+            reply = await _shard.Replica(await LeaderAsync(), 0)!.Ask<KvReply>(request, Wait);
+            return reply.Error is not (ErrorCode.NotLeader or ErrorCode.Unavailable);   // refused: nothing applied
+        });
+        reply.Error.Should().Be(ErrorCode.Ok, reply.Message);
+        return reply;
     }
 
     /// <summary>Waits until node's own state machine has the key (a serializable read), and returns its value.</summary>

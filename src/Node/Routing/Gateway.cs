@@ -99,18 +99,23 @@ public sealed class Gateway : UntypedActor, IWithTimers
                 if (_pending.TryGetValue(retry.Id, out Pending? pending)) SendAttempt(pending);
                 break;
             case UpdateShardDirectory update: OnUpdateDirectory(update.Directory); break;
-            case GetShardCount: Sender.Tell(new ShardCount(_directory.ShardCount)); break;
+            case GetShardCount: Sender.Tell(new ShardCount { Count = (uint)_directory.ShardCount }); break;
             default: Unhandled(message); break;
         }
     }
 
     private void AcceptRouted(ShardRequest routed)
     {
-        int shard = routed.Shard.Value;
+        int shard = routed.Shard > int.MaxValue ? -1 : (int)routed.Shard;
         string? problem = null;
-        if (shard < 0 || shard >= _directory.ShardCount)
+        if (routed.Request is null)
         {
-            problem = $"shard {shard} does not exist; the cluster has {_directory.ShardCount} shards";
+            problem = "the ShardRequest carries no request";
+            shard = -1;
+        }
+        else if (shard < 0 || shard >= _directory.ShardCount)
+        {
+            problem = $"shard {routed.Shard} does not exist; the cluster has {_directory.ShardCount} shards";
             shard = -1;
         }
         else if (routed.Request.CommandCase != KvRequest.CommandOneofCase.Range)
@@ -125,8 +130,9 @@ public sealed class Gateway : UntypedActor, IWithTimers
             else if (owner < -1) shard = -1;      // a Txn that spans shards
             else problem = null;                  // a Txn with only Range ops runs on the shard asked for
         }
-        TimeSpan deadline = routed.Deadline > TimeSpan.Zero && routed.Deadline < _settings.RequestDeadline ? routed.Deadline : _settings.RequestDeadline;
-        Accept(routed.Request, shard, problem, deadline);
+        var asked = TimeSpan.FromMilliseconds(routed.DeadlineMs);
+        TimeSpan deadline = asked > TimeSpan.Zero && asked < _settings.RequestDeadline ? asked : _settings.RequestDeadline;
+        Accept(routed.Request ?? new KvRequest(), shard, problem, deadline);
     }
 
     private void Accept(KvRequest request, int shard, string? problem, TimeSpan deadline)

@@ -1,3 +1,4 @@
+using Proto = KvActors.Protocol.Wire;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
@@ -185,9 +186,9 @@ public sealed class GatewayTests : TestKit
         };
         var bareRange = new KvRequest { Range = new RangeRequest { Start = Bytes("a") } };
         ShardId owner = ShardMap.ShardOfKey(Bytes(a).Span, 8);
-        var wrongShard = new ShardRequest(new ShardId((owner.Value + 1) % 8), Put(a, sequence: 1), TimeSpan.Zero);
+        var wrongShard = new Proto.ShardRequest { Shard = (uint)((owner.Value + 1) % 8), Request = Put(a, sequence: 1) };
 
-        foreach (object request in new object[] { crossShardTxn, bareRange, wrongShard, new ShardRequest(new ShardId(8), bareRange, TimeSpan.Zero) })
+        foreach (object request in new object[] { crossShardTxn, bareRange, wrongShard, new Proto.ShardRequest { Shard = 8, Request = bareRange } })
         {
             gateway.Tell(request, TestActor);
             ExpectMsg<KvReply>(Wait).Error.Should().Be(ErrorCode.InvalidArgument, request.ToString());
