@@ -1,9 +1,3 @@
-using KvActors.Raft.Ids;
-using KvActors.Raft.Log;
-using KvActors.Raft.Messages;
-using KvActors.Raft.Tests.Harness;
-using static KvActors.Raft.Tests.Harness.Shorthand;
-
 namespace KvActors.Raft.Tests.Paper;
 
 /// <summary>§5.3 and §5.4.2: when an entry is committed, and Figure 8's reason for the rule about earlier terms.</summary>

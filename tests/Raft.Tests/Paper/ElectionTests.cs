@@ -1,9 +1,3 @@
-using KvActors.Raft.Ids;
-using KvActors.Raft.Log;
-using KvActors.Raft.Messages;
-using KvActors.Raft.Tests.Harness;
-using static KvActors.Raft.Tests.Harness.Shorthand;
-
 namespace KvActors.Raft.Tests.Paper;
 
 /// <summary>§5.1 and §5.2: terms, timeouts, and how a replica becomes, stays and stops being leader.</summary>

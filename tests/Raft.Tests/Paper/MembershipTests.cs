@@ -1,9 +1,4 @@
-using KvActors.Raft.Ids;
-using KvActors.Raft.Log;
-using KvActors.Raft.Messages;
-using KvActors.Raft.Tests.Harness;
 using static KvActors.Raft.Tests.Harness.MembershipSteps;
-using static KvActors.Raft.Tests.Harness.Shorthand;
 
 namespace KvActors.Raft.Tests.Paper;
 

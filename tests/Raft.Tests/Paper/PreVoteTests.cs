@@ -1,8 +1,3 @@
-using KvActors.Raft.Ids;
-using KvActors.Raft.Messages;
-using KvActors.Raft.Tests.Harness;
-using static KvActors.Raft.Tests.Harness.Shorthand;
-
 namespace KvActors.Raft.Tests.Paper;
 
 /// <summary>Dissertation §9.6: a replica first asks whether it could win, and nobody's term moves until it could.</summary>

@@ -1,9 +1,3 @@
-using KvActors.Raft.Ids;
-using KvActors.Raft.Log;
-using KvActors.Raft.Messages;
-using KvActors.Raft.Tests.Harness;
-using static KvActors.Raft.Tests.Harness.Shorthand;
-
 namespace KvActors.Raft.Tests.Paper;
 
 /// <summary>§5.3, Figure 2's AppendEntries receiver, and how a leader repairs a follower's log.</summary>

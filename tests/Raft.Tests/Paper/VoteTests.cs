@@ -1,8 +1,3 @@
-using KvActors.Raft.Ids;
-using KvActors.Raft.Messages;
-using KvActors.Raft.Tests.Harness;
-using static KvActors.Raft.Tests.Harness.Shorthand;
-
 namespace KvActors.Raft.Tests.Paper;
 
 /// <summary>Figure 2's RequestVote receiver: one vote per term, only for a log at least as up to date (§5.2, §5.4.1).</summary>
