@@ -1,0 +1,65 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using KvActors.Raft.Ids;
+
+namespace KvActors.Node.Topology;
+
+/// <summary>How the cluster sees a node now (Akka.Cluster's view; it routes and places, Raft never depends on it).</summary>
+public enum NodeReachability
+{
+    /// <summary>A member that the failure detector can reach.</summary>
+    Up,
+
+    /// <summary>A member that some node's failure detector cannot reach.</summary>
+    Unreachable,
+
+    /// <summary>Downed, leaving or removed: its replicas are gone until it rejoins as a new member.</summary>
+    Down,
+}
+
+/// <summary>One node as this node's <see cref="NodeDirectory"/> knows it.</summary>
+/// <param name="NodeId">The operator's name for it (<c>n1</c>).</param>
+/// <param name="Endpoint">The <c>host:port</c> it binds and advertises.</param>
+/// <param name="Address">Its Akka address (changes when the process restarts).</param>
+/// <param name="ReplicaId">The replica id of all its replicas (changes only when its data directory is wiped).</param>
+/// <param name="Shards">The shards it hosts a replica of, ascending.</param>
+/// <param name="Status">How the cluster sees it now.</param>
+public sealed record KnownNode(string NodeId, string Endpoint, Address Address, ReplicaId ReplicaId, ImmutableArray<int> Shards,
+    NodeReachability Status);
+
+/// <summary>Every node this node knows of: members that answered who they are.</summary>
+public sealed record KnownNodes(ImmutableArray<KnownNode> Nodes)
+{
+    /// <summary>None known.</summary>
+    public static KnownNodes Empty { get; } = new([]);
+
+    /// <summary>The node whose replicas answer to <paramref name="replica"/>, or null.</summary>
+    public KnownNode? ByReplica(ReplicaId replica)
+    {
+        foreach (KnownNode node in Nodes)
+        {
+            if (node.ReplicaId == replica) return node;
+        }
+        return null;
+    }
+
+    /// <summary>The nodes hosting a replica of <paramref name="shard"/>.</summary>
+    public IEnumerable<KnownNode> Hosting(int shard) => Nodes.Where(n => n.Shards.Contains(shard));
+
+    /// <summary>The node id to show for <paramref name="replica"/>: its node's id, or <c>replica-{id}</c> when unknown.</summary>
+    public string NameOf(ReplicaId replica) => ByReplica(replica)?.NodeId ?? $"replica-{replica.Value}";
+}
+
+/// <summary>Asks the local <see cref="NodeDirectory"/> (<c>/user/directory</c>) for its <see cref="KnownNodes"/>.</summary>
+public sealed record GetKnownNodes
+{
+    /// <summary>The only instance.</summary>
+    public static GetKnownNodes Instance { get; } = new();
+}
+
+/// <summary>Subscribes the sender to <see cref="KnownNodes"/>: the current one at once, then every change.</summary>
+public sealed record SubscribeKnownNodes
+{
+    /// <summary>The only instance.</summary>
+    public static SubscribeKnownNodes Instance { get; } = new();
+}
