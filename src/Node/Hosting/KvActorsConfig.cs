@@ -38,6 +38,7 @@ public static class KvActorsConfig
             .WithFallback(ConfigurationFactory.ParseString(Hocon("sqlite.conf")))
             .WithFallback(ConfigurationFactory.ParseString(Hocon("serialization.conf")))
             .WithFallback(ConfigurationFactory.ParseString(Hocon("kvactors.conf")))
+            .WithFallback(ConfigurationFactory.ParseString(Hocon("sharding.conf")))
             .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);   // the plugin's own defaults
     }
 
