@@ -1,3 +1,4 @@
-// The node host is not written yet: say so and fail, rather than pretend to serve.
-Console.Error.WriteLine("kvactors node: not available yet: the node host arrives with the sharded-cluster milestone");
-return 2;
+using KvActors.Node.Hosting;
+
+// The node's command line: `start` runs one node, `local` a cluster of several on this machine (NodeCommands).
+return await NodeCommands.RunAsync(args, Console.Out, Console.Error);

@@ -4,69 +4,125 @@ using System.Text.Json.Serialization;
 namespace KvActors.Node.Placement;
 
 /// <summary>
-/// What a node's data directory records about the cluster it belongs to, in <c>cluster.json</c>, written once when the
-/// directory is first used: the shard count and replication factor (fixed for the cluster's life), the seed list the
-/// initial placement was computed from, the node's id, and the incarnation of its replicas. A wiped directory loses
-/// the incarnation, which is the point: its replicas come back under new ids and must be added again.
+/// What a node's data directory records about the cluster it belongs to, in <c>cluster.json</c>, written when the node
+/// has decided who it is: the shard count and replication factor (fixed for the cluster's life), the seed list the
+/// initial placement was computed from, the node's id and endpoint, the replica id of its replicas and the shards it
+/// hosts. A wiped directory loses the replica id, which is the point: its replicas come back under a new id (a new
+/// incarnation) and must be added again, so an empty replica never answers to the id of one that voted.
 /// </summary>
 public sealed record ClusterIdentity(
     [property: JsonPropertyName("shards")] int Shards,
     [property: JsonPropertyName("replication")] int Replication,
     [property: JsonPropertyName("seeds")] IReadOnlyList<string> Seeds,
     [property: JsonPropertyName("nodeId")] string NodeId,
-    [property: JsonPropertyName("incarnation")] uint Incarnation)
+    [property: JsonPropertyName("endpoint")] string Endpoint,
+    [property: JsonPropertyName("replicaId")] ulong ReplicaId,
+    [property: JsonPropertyName("hosted")] IReadOnlyList<int> Hosted)
 {
     /// <summary>The file's name in the data directory.</summary>
     public const string FileName = "cluster.json";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
-
     /// <summary>The identity recorded in <paramref name="dataDirectory"/>, or null when the directory has none yet.</summary>
-    /// <exception cref="InvalidDataException">The file exists but is not a valid identity; the message says what to check.</exception>
+    /// <exception cref="InvalidDataException">The file exists but is not a valid identity; the message says what to do.</exception>
     public static ClusterIdentity? Load(string dataDirectory)
     {
         string path = Path.Combine(dataDirectory, FileName);
-        if (!File.Exists(path)) return null;
-        ClusterIdentity? identity;
-        try
-        {
-            identity = JsonSerializer.Deserialize<ClusterIdentity>(File.ReadAllText(path), Json);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path} is not a KvActors cluster identity ({e.Message}); restore it from a backup, or move the data directory away to start this node as a new replica", e);
-        }
-        if (identity is null || identity.Shards < 1 || identity.Replication < 1 || identity.Seeds is null || string.IsNullOrEmpty(identity.NodeId))
+        ClusterIdentity? identity = DurableJson.Load<ClusterIdentity>(path,
+            "restore it from a backup, or move the data directory away to start this node as a new replica");
+        if (identity is null) return null;
+        if (identity.Shards < 1 || identity.Replication < 1 || identity.Seeds is null || string.IsNullOrEmpty(identity.NodeId) ||
+            string.IsNullOrEmpty(identity.Endpoint) || identity.ReplicaId == 0 || identity.Hosted is null)
             throw new InvalidDataException($"{path} is incomplete; restore it from a backup, or move the data directory away to start this node as a new replica");
         return identity;
     }
 
     /// <summary>Writes this identity durably (a temporary file, flushed to disk, then renamed over the old one).</summary>
-    public void Save(string dataDirectory)
-    {
-        Directory.CreateDirectory(dataDirectory);
-        string path = Path.Combine(dataDirectory, FileName);
-        string temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(file, this, Json);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+    public void Save(string dataDirectory) => DurableJson.Save(Path.Combine(dataDirectory, FileName), this);
 
     /// <summary>
-    /// Null when a node started with <paramref name="shards"/> and <paramref name="replication"/> may use this
-    /// identity; otherwise why not, in one line naming the flag to change.
+    /// Null when a node started with <paramref name="nodeId"/>, <paramref name="shards"/> and
+    /// <paramref name="replication"/> may use this identity; otherwise why not, in one line naming the flag to change.
     /// </summary>
     public string? Conflict(string nodeId, int shards, int replication)
     {
-        if (shards != Shards)
-            return $"this data directory belongs to a cluster created with {Shards} shards, but --shards {shards} was given: the shard count is fixed when a cluster is first created";
-        if (replication != Replication)
-            return $"this data directory belongs to a cluster created with replication {Replication}, but --replication {replication} was given: the replication factor is fixed when a cluster is first created";
+        if (CountConflict(Shards, Replication, shards, replication) is { } conflict)
+            return "this data directory belongs to a cluster " + conflict;
         if (!string.Equals(nodeId, NodeId, StringComparison.Ordinal))
             return $"this data directory belongs to node '{NodeId}', but --node-id {nodeId} was given";
         return null;
+    }
+
+    /// <summary>
+    /// Null when <paramref name="shards"/>/<paramref name="replication"/> (given) match <paramref name="clusterShards"/>
+    /// /<paramref name="clusterReplication"/> (what the cluster was created with); otherwise the disagreement, phrased
+    /// to follow "... belongs to a cluster ".
+    /// </summary>
+    public static string? CountConflict(int clusterShards, int clusterReplication, int shards, int replication)
+    {
+        if (shards != clusterShards)
+            return $"created with {clusterShards} shards, but --shards {shards} was given: the shard count is fixed when a cluster is first created";
+        if (replication != clusterReplication)
+            return $"created with replication {clusterReplication}, but --replication {replication} was given: the replication factor is fixed when a cluster is first created";
+        return null;
+    }
+}
+
+/// <summary>
+/// The seeds this node knows to have formed (started their initial replicas under their initial replica ids), in
+/// <c>formed-seeds.json</c>. Written before this node answers a seed's formation announcement, and kept even while
+/// this node has no identity yet, so that any surviving seed can tell a wiped seed that it must come back as a new
+/// replica.
+/// </summary>
+public sealed record FormedSeeds([property: JsonPropertyName("formed")] IReadOnlyList<string> Formed)
+{
+    /// <summary>The file's name in the data directory.</summary>
+    public const string FileName = "formed-seeds.json";
+
+    /// <summary>The set recorded in <paramref name="dataDirectory"/>, empty when there is none.</summary>
+    /// <exception cref="InvalidDataException">The file exists but cannot be read.</exception>
+    public static FormedSeeds Load(string dataDirectory) =>
+        DurableJson.Load<FormedSeeds>(Path.Combine(dataDirectory, FileName), "restore it from a backup") is { Formed: not null } seeds
+            ? seeds
+            : new FormedSeeds([]);
+
+    /// <summary>This set plus <paramref name="endpoints"/>, sorted; this set itself when nothing is new.</summary>
+    public FormedSeeds With(IEnumerable<string> endpoints)
+    {
+        string[] union = [.. Formed.Union(endpoints, StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        return union.Length == Formed.Count ? this : new FormedSeeds(union);
+    }
+
+    /// <summary>Writes the set durably.</summary>
+    public void Save(string dataDirectory) => DurableJson.Save(Path.Combine(dataDirectory, FileName), this);
+}
+
+/// <summary>Small JSON files that must survive a crash whole: written to a temporary file, fsynced, renamed.</summary>
+internal static class DurableJson
+{
+    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+
+    public static T? Load<T>(string path, string remedy) where T : class
+    {
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<T>(File.ReadAllText(path), Options);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path} cannot be read ({e.Message}); {remedy}", e);
+        }
+    }
+
+    public static void Save<T>(string path, T value)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(file, value, Options);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
     }
 }

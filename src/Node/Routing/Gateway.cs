@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Google.Protobuf;
 using KvActors.Protocol;
+using KvActors.Node.Topology;
 using KvActors.Protocol.Wire;
 using KvActors.Raft.Ids;
 
@@ -25,6 +26,8 @@ namespace KvActors.Node.Routing;
 /// retried. An attempt without an answer (or answered Timeout) may have applied; a write is retried only when it
 /// carries a client id and sequence, which the state machine applies at most once. When the Gateway gives up it
 /// answers Timeout if some attempt's outcome is unknown, else Unavailable.</para>
+/// <para>Where replicas are: an <see cref="UpdateShardDirectory"/>, or the <see cref="KnownNodes"/> of the node
+/// directory it is subscribed to. <see cref="GetClusterStatus"/> is passed on to the node's status service.</para>
 /// <para>Bounded: at most <see cref="GatewaySettings.MaxPendingRequests"/> requests in progress; past it,
 /// Unavailable at once.</para>
 /// </remarks>
@@ -99,6 +102,8 @@ public sealed class Gateway : UntypedActor, IWithTimers
                 if (_pending.TryGetValue(retry.Id, out Pending? pending)) SendAttempt(pending);
                 break;
             case UpdateShardDirectory update: OnUpdateDirectory(update.Directory); break;
+            case KnownNodes known: OnUpdateDirectory(ShardDirectory.From(known, _directory.ShardCount)); break;
+            case GetClusterStatus status: Context.ActorSelection("/user/" + NodePaths.Status).Tell(status, Sender); break;
             case GetShardCount: Sender.Tell(new ShardCount { Count = (uint)_directory.ShardCount }); break;
             default: Unhandled(message); break;
         }
@@ -169,6 +174,12 @@ public sealed class Gateway : UntypedActor, IWithTimers
             return;
         }
         ShardReplicas replicas = _directory.Shards[pending.Shard];
+        if (replicas.Ids.IsEmpty)
+        {
+            pending.LastProblem = $"no replica of shard {pending.Shard} is known yet (the cluster is starting, or the nodes hosting it are down)";
+            RetryLater(pending);
+            return;
+        }
         int index = _leaders[pending.Shard].IsSome ? replicas.IndexOf(_leaders[pending.Shard]) : -1;
         if (index < 0) index = pending.ReplicaIndex % replicas.Ids.Length;
         pending.ReplicaIndex = index;
@@ -250,7 +261,7 @@ public sealed class Gateway : UntypedActor, IWithTimers
     private void RetryLater(Pending pending)
     {
         pending.Failures++;
-        pending.ReplicaIndex = (pending.ReplicaIndex + 1) % _directory.Shards[pending.Shard].Ids.Length;
+        pending.ReplicaIndex = (pending.ReplicaIndex + 1) % Math.Max(1, _directory.Shards[pending.Shard].Ids.Length);
         double backoffMs = _settings.BackoffMin.TotalMilliseconds * Math.Pow(2, Math.Min(pending.Failures - 1, 30));
         backoffMs = Math.Min(backoffMs, _settings.BackoffMax.TotalMilliseconds) * (0.5 + (_jitter.NextDouble() * 0.5));
         TimeSpan backoff = TimeSpan.FromMilliseconds(backoffMs);

@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using KvActors.Node.Replica;
+using KvActors.Node.Topology;
 using KvActors.Raft.Ids;
 
 namespace KvActors.Node.Routing;
@@ -12,8 +14,9 @@ namespace KvActors.Node.Routing;
 public sealed record ShardDirectory
 {
     /// <summary>Builds a directory of <c>shards.Length</c> shards.</summary>
-    /// <param name="shards">For shard i, its replicas by id; every shard has at least one replica.</param>
-    /// <exception cref="ArgumentException">No shards, or a shard without replicas.</exception>
+    /// <param name="shards">For shard i, its replicas by id. A shard may have none yet (its nodes have not said so): the
+    /// Gateway then retries its requests until the deadline.</param>
+    /// <exception cref="ArgumentException">No shards.</exception>
     public ShardDirectory(IReadOnlyList<IReadOnlyDictionary<ReplicaId, ActorPath>> shards)
     {
         ArgumentNullException.ThrowIfNull(shards);
@@ -22,7 +25,6 @@ public sealed record ShardDirectory
         for (int shard = 0; shard < shards.Count; shard++)
         {
             IReadOnlyDictionary<ReplicaId, ActorPath> replicas = shards[shard];
-            if (replicas.Count == 0) throw new ArgumentException($"shard {shard} has no replicas", nameof(shards));
             ReplicaId[] ids = [.. replicas.Keys];
             Array.Sort(ids);       // replica id order, so that "any replica" is the same choice on every run
             var paths = new ActorPath[ids.Length];
@@ -30,6 +32,30 @@ public sealed record ShardDirectory
             builder.Add(new ShardReplicas([.. ids], [.. paths]));
         }
         Shards = builder.MoveToImmutable();
+    }
+
+    /// <summary>A directory of <paramref name="shardCount"/> shards whose replicas are not known yet.</summary>
+    public static ShardDirectory Empty(int shardCount) =>
+        new(Enumerable.Range(0, shardCount).Select(_ => (IReadOnlyDictionary<ReplicaId, ActorPath>)new Dictionary<ReplicaId, ActorPath>()).ToArray());
+
+    /// <summary>
+    /// The directory that <paramref name="known"/> nodes describe: every node not down that says it hosts a shard
+    /// serves it, at <see cref="NodePaths.ReplicaOn"/>.
+    /// </summary>
+    public static ShardDirectory From(KnownNodes known, int shardCount)
+    {
+        var shards = new Dictionary<ReplicaId, ActorPath>[shardCount];
+        for (int shard = 0; shard < shardCount; shard++) shards[shard] = [];
+        foreach (KnownNode node in known.Nodes)
+        {
+            if (node.Status == NodeReachability.Down) continue;
+            foreach (int shard in node.Shards)
+            {
+                if (shard >= 0 && shard < shardCount)
+                    shards[shard][node.ReplicaId] = NodePaths.ReplicaOn(node.Address, new ReplicaAddress(shard, node.ReplicaId));
+            }
+        }
+        return new ShardDirectory(shards);
     }
 
     /// <summary>The cluster's shard count: at least 1, fixed when it was created.</summary>
@@ -40,7 +66,7 @@ public sealed record ShardDirectory
 }
 
 /// <summary>The replicas of one shard, in ascending replica id order.</summary>
-/// <param name="Ids">Their ids, ascending; at least one.</param>
+/// <param name="Ids">Their ids, ascending; empty while none is known.</param>
 /// <param name="Paths">Where each lives: <c>Paths[i]</c> is replica <c>Ids[i]</c>.</param>
 public sealed record ShardReplicas(ImmutableArray<ReplicaId> Ids, ImmutableArray<ActorPath> Paths)
 {

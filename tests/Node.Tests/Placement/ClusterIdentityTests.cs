@@ -6,7 +6,7 @@ public sealed class ClusterIdentityTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "kvactors-identity", Guid.NewGuid().ToString("N"));
 
-    private static ClusterIdentity Sample() => new(16, 3, ["127.0.0.1:4001", "127.0.0.1:4002", "127.0.0.1:4003"], "n1", 1);
+    private static ClusterIdentity Sample() => new(16, 3, ["127.0.0.1:4001", "127.0.0.1:4002", "127.0.0.1:4003"], "n1", "127.0.0.1:4001", 42, [0, 5, 9]);
 
     [Fact]
     public void A_directory_without_an_identity_has_none()
@@ -26,7 +26,9 @@ public sealed class ClusterIdentityTests : IDisposable
         loaded.Replication.Should().Be(3);
         loaded.Seeds.Should().Equal(identity.Seeds);
         loaded.NodeId.Should().Be("n1");
-        loaded.Incarnation.Should().Be(1);
+        loaded.Endpoint.Should().Be("127.0.0.1:4001");
+        loaded.ReplicaId.Should().Be(42);
+        loaded.Hosted.Should().Equal(0, 5, 9);
         File.Exists(Path.Combine(_dir, ClusterIdentity.FileName + ".tmp")).Should().BeFalse("the temporary file was renamed");
     }
 
@@ -54,6 +56,28 @@ public sealed class ClusterIdentityTests : IDisposable
         var act = () => ClusterIdentity.Load(_dir);
 
         act.Should().Throw<InvalidDataException>().WithMessage("*move the data directory away*");
+    }
+
+    [Fact]
+    public void An_identity_without_a_replica_id_is_refused()
+    {
+        (Sample() with { ReplicaId = 0 }).Save(_dir);
+
+        var act = () => ClusterIdentity.Load(_dir);
+
+        act.Should().Throw<InvalidDataException>().WithMessage("*incomplete*");
+    }
+
+    [Fact]
+    public void Formed_seeds_accumulate_durably_and_sorted()
+    {
+        FormedSeeds.Load(_dir).Formed.Should().BeEmpty();
+        FormedSeeds first = FormedSeeds.Load(_dir).With(["127.0.0.1:4002"]);
+        first.Save(_dir);
+        FormedSeeds.Load(_dir).With(["127.0.0.1:4001", "127.0.0.1:4002"]).Save(_dir);
+
+        FormedSeeds.Load(_dir).Formed.Should().Equal("127.0.0.1:4001", "127.0.0.1:4002");
+        first.With(["127.0.0.1:4002"]).Should().BeSameAs(first, "nothing new, nothing to write");
     }
 
     public void Dispose()

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using KvActors.Client;
+using KvActors.Protocol.Wire;
+
+namespace KvActors.Node.Hosting;
+
+/// <summary>
+/// The <c>local</c> command: a cluster of several node processes on 127.0.0.1, each a <c>start</c> of this same
+/// program with its own data directory (<c>DIR/n1</c>, ...) and log (<c>DIR/n1/node.log</c>), all of them seeds. It
+/// prints a line starting with <c>ready</c> once every shard has a leader; Ctrl-C stops every node cleanly; running
+/// it again on the same directory brings the same data back.
+/// </summary>
+/// <param name="dataDirectory">Where the nodes keep their data and logs.</param>
+/// <param name="nodes">How many nodes.</param>
+/// <param name="shards">Shard count (when the cluster is first created).</param>
+/// <param name="replication">Replicas per shard (when the cluster is first created).</param>
+/// <param name="basePort">The first node's port; node i listens on <c>basePort + i - 1</c>.</param>
+/// <param name="configFile">An operator's HOCON file passed to every node, or null.</param>
+public sealed class LocalCluster(string dataDirectory, int nodes, int shards, int replication, int basePort, string? configFile)
+{
+    /// <summary>The first node's port when none is given; kvctl's default endpoints match.</summary>
+    public const int DefaultBasePort = 7101;
+
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+
+    private sealed record Child(string NodeId, string LogPath, Process Process, StreamWriter Log);
+
+    /// <summary>Runs the cluster until Ctrl-C / SIGTERM or until a node exits; returns the exit code.</summary>
+    public async Task<int> RunAsync(TextWriter output, TextWriter error, CancellationToken cancel)
+    {
+        if (Problem() is { } problem)
+        {
+            await error.WriteLineAsync($"kvactors: {problem}");
+            return NodeCommands.Usage;
+        }
+        string[] endpoints = [.. Enumerable.Range(0, nodes).Select(i => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{basePort + i}"))];
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        await output.WriteLineAsync($"starting {nodes} nodes on {string.Join(",", endpoints)} ({shards} shards, replication {replication}); data and logs under {dataDirectory}");
+        var children = new List<Child>();
+        try
+        {
+            for (int i = 0; i < nodes; i++) children.Add(StartChild(i, endpoints));
+            Task<Child> firstExit = Task.WhenAny(children.Select(async c => { await c.Process.WaitForExitAsync(CancellationToken.None); return c; }))
+                .Unwrap();
+            Task ready = WaitUntilReadyAsync(endpoints, stop.Token);
+            Task first = await Task.WhenAny(ready, firstExit, Task.Delay(Timeout.Infinite, stop.Token));
+            if (first == ready && ready.IsCompletedSuccessfully)
+            {
+                await output.WriteLineAsync($"ready: {nodes} nodes, {shards} shards, every shard has a leader; endpoints {string.Join(",", endpoints)}");
+                first = await Task.WhenAny(firstExit, Task.Delay(Timeout.Infinite, stop.Token));
+            }
+            if (first == firstExit)
+            {
+                Child exited = await firstExit;
+                await error.WriteLineAsync($"kvactors: node {exited.NodeId} exited with code {exited.Process.ExitCode}; the last lines of {exited.LogPath}:");
+                await exited.Log.FlushAsync(CancellationToken.None);
+                foreach (string line in Tail(exited.LogPath, 15)) await error.WriteLineAsync("  " + line);
+                return NodeCommands.Stopped;
+            }
+            await output.WriteLineAsync("stopping");
+            return NodeCommands.Ok;
+        }
+        finally
+        {
+            await StopAllAsync(children);
+            await output.WriteLineAsync("stopped");
+        }
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;       // do not let the runtime exit at once: stop the nodes first
+            stop.Cancel();
+        }
+    }
+
+    private string? Problem()
+    {
+        if (nodes < 1) return $"--nodes {nodes} must be at least 1";
+        if (replication < 1 || replication > nodes) return $"--replication {replication} must be between 1 and --nodes ({nodes})";
+        if (shards is < 1 or > NodeOptions.MaxShards) return $"--shards {shards} must be between 1 and {NodeOptions.MaxShards}";
+        if (basePort < 1 || basePort + nodes - 1 > 65535) return $"--port {basePort} leaves no room for {nodes} ports below 65536";
+        return null;
+    }
+
+    private Child StartChild(int index, string[] endpoints)
+    {
+        string nodeId = string.Create(CultureInfo.InvariantCulture, $"n{index + 1}");
+        string directory = Path.Combine(dataDirectory, nodeId);
+        Directory.CreateDirectory(directory);
+        string logPath = Path.Combine(directory, "node.log");
+        var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+
+        var start = new ProcessStartInfo
+        {
+            FileName = Environment.ProcessPath!,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // Under `dotnet KvActors.Node.dll` the process is the dotnet host: run the same assembly again.
+        if (string.Equals(Path.GetFileNameWithoutExtension(start.FileName), "dotnet", StringComparison.OrdinalIgnoreCase))
+            start.ArgumentList.Add(typeof(LocalCluster).Assembly.Location);
+        foreach (string argument in (string[])["start", "--node-id", nodeId, "--port", endpoints[index][(endpoints[index].LastIndexOf(':') + 1)..],
+                     "--seeds", string.Join(",", endpoints), "--data-dir", directory,
+                     "--shards", shards.ToString(CultureInfo.InvariantCulture), "--replication", replication.ToString(CultureInfo.InvariantCulture),
+                     "--stop-when-input-closes"])
+            start.ArgumentList.Add(argument);
+        if (configFile is not null)
+        {
+            start.ArgumentList.Add("--config");
+            start.ArgumentList.Add(configFile);
+        }
+
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => Write(log, e.Data);
+        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new Child(nodeId, logPath, process, log);
+    }
+
+    private static void Write(StreamWriter log, string? line)
+    {
+        if (line is null) return;
+        lock (log) log.WriteLine(line);
+    }
+
+    /// <summary>Polls the cluster's status until every shard reports a leader.</summary>
+    private async Task WaitUntilReadyAsync(string[] endpoints, CancellationToken cancel)
+    {
+        await Task.Delay(Timeout.Infinite, cancel);
+    }
+
+    /// <summary>Closes every node's input (each then stops through CoordinatedShutdown) and waits; kills stragglers.</summary>
+    private static async Task StopAllAsync(List<Child> children)
+    {
+        foreach (Child child in children)
+        {
+            try
+            {
+                child.Process.StandardInput.Close();
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+                // Already exited.
+            }
+        }
+        using var timeout = new CancellationTokenSource(StopTimeout);
+        foreach (Child child in children)
+        {
+            try
+            {
+                await child.Process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                child.Process.Kill(entireProcessTree: true);
+                await child.Process.WaitForExitAsync(CancellationToken.None);
+            }
+            lock (child.Log) child.Log.Dispose();
+            child.Process.Dispose();
+        }
+    }
+
+    private static IEnumerable<string> Tail(string path, int lines)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var last = new Queue<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            last.Enqueue(line);
+            if (last.Count > lines) last.Dequeue();
+        }
+        return last;
+    }
+}

@@ -1,0 +1,29 @@
+using Akka.Configuration;
+
+namespace KvActors.Node.Hosting;
+
+/// <summary>How a node starts and joins (<c>kvactors.node</c> in <c>hocon/kvactors.conf</c>).</summary>
+public sealed record NodeSettings
+{
+    /// <summary>How often a node without an identity asks the seeds that have not answered yet.</summary>
+    public TimeSpan FormationRetryInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a node without an identity waits for the seeds before it refuses to start.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Reads <c>kvactors.node</c> from <paramref name="config"/>.</summary>
+    /// <exception cref="ConfigurationException">A key is missing or not a positive duration; the message names it.</exception>
+    public static NodeSettings From(Config config)
+    {
+        Config c = config.GetConfig("kvactors.node")
+            ?? throw new ConfigurationException("kvactors.node is missing; include hocon/kvactors.conf");
+        return new NodeSettings
+        {
+            FormationRetryInterval = Positive(c, "formation-retry-interval"),
+            JoinTimeout = Positive(c, "join-timeout"),
+        };
+    }
+
+    private static TimeSpan Positive(Config c, string key) =>
+        c.GetTimeSpan(key) is var span && span > TimeSpan.Zero ? span : throw new ConfigurationException($"kvactors.node.{key} must be a positive duration");
+}
