@@ -89,7 +89,8 @@ internal static class ReplicaBenchmark
         long entries = after.EntriesWritten - before.EntriesWritten;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"replicas: clients={clients} puts/s={all.Length / duration.TotalSeconds:F0} p50={Percentile(0.50):F2}ms p99={Percentile(0.99):F2}ms max={Percentile(1):F2}ms errors={errors} " +
-            $"leader journal-writes/s={writes / duration.TotalSeconds:F0} entries/s={entries / duration.TotalSeconds:F0} entries-per-write={(writes == 0 ? 0 : (double)entries / writes):F1}"));
+            $"leader journal-writes/s={writes / duration.TotalSeconds:F0} entries/s={entries / duration.TotalSeconds:F0} entries-per-write={(writes == 0 ? 0 : (double)entries / writes):F1} " +
+            $"snapshots={after.Snapshots.Taken - before.Snapshots.Taken} snapshot-bytes={after.Snapshots.LastBytes} snapshot-max-pause={after.Snapshots.MaxPause.TotalMilliseconds:F0}ms snapshot-max-save={after.Snapshots.MaxSave.TotalMilliseconds:F0}ms"));
     }
 
     private static async Task<IActorRef> LeaderAsync(InProcessCluster shard)

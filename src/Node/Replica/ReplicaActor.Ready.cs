@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Event;
 using Akka.Persistence;
 using SnapshotMetadata = KvActors.Raft.SnapshotMetadata;
@@ -17,6 +18,8 @@ public sealed partial class ReplicaActor
     private LogIndex _lastSnapshotIndex;
     private long _bytesSinceSnapshot;     // command bytes applied since the last snapshot was taken
     private (SnapshotMetadata Raft, byte[] Image)? _snapshotInFlight;
+    private long _snapshotStarted;        // Stopwatch timestamp of the snapshot in flight
+    private SnapshotStats _snapshotStats = SnapshotStats.None;
 
     /// <summary>
     /// One journal write per Ready. Akka.Persistence stashes commands while it is in flight; afterwards they are stepped
@@ -139,12 +142,16 @@ public sealed partial class ReplicaActor
             || _bytesSinceSnapshot >= _settings.SnapshotEveryBytes;
         if (_snapshotInFlight is not null || !due || applied <= _lastSnapshotIndex) return;
         if (_raft!.SnapshotMetadataAt(applied) is not { } metadata) return;
+        long started = Stopwatch.GetTimestamp();
         byte[] image = _stateMachine.TakeSnapshot();
         var tail = new List<Entry>();
         _storage.CopyEntries(applied.Next(), _storage.LastIndex().Next(), long.MaxValue, tail);
         _snapshotInFlight = (metadata, image);
         _bytesSinceSnapshot = 0;
         SaveSnapshot(RaftWire.ToReplicaSnapshot(new Snapshot(metadata, image), _storage.HardState, tail));
+        // The replica serves nothing while it copies its state machine; the store writes the copy on its own thread.
+        _snapshotStats = _snapshotStats.WithTaken(Stopwatch.GetElapsedTime(started), image.Length);
+        _snapshotStarted = started;
     }
 
     private void OnSnapshotSaved(SavedSnapshot saved)
@@ -155,8 +162,11 @@ public sealed partial class ReplicaActor
         _lastSnapshotIndex = inFlight.Raft.Last.Index;
         DeleteMessages(saved.SequenceNr);
         DeleteSnapshots(new SnapshotSelectionCriteria(saved.SequenceNr - 1));
-        _log.Info("Shard {Shard} replica {Replica}: snapshot at index {Index} saved; journal trimmed up to sequence {SequenceNr}",
-            _address.Shard, _address.Replica, inFlight.Raft.Last.Index, saved.SequenceNr);
+        TimeSpan took = Stopwatch.GetElapsedTime(_snapshotStarted);
+        _snapshotStats = _snapshotStats.WithSaved(took);
+        _log.Info("Shard {Shard} replica {Replica}: snapshot at index {Index} saved in {Millis} ms ({Stats}); journal trimmed up to it",
+            _address.Shard, _address.Replica, inFlight.Raft.Last.Index, (long)took.TotalMilliseconds,
+            $"{inFlight.Image.Length} bytes, the replica paused {(long)_snapshotStats.LastPause.TotalMilliseconds} ms to copy them");
         MaybeSnapshot();      // more may have been applied while this one was being written
     }
 }

@@ -92,7 +92,7 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
             case TransferLeadership transfer: Sender.Tell(_raft.TransferLeadership(transfer.To)); break;
             case GetReplicaStatus:
                 Sender.Tell(new ReplicaStatus(_address.Shard, _raft.Status, _raft.Membership,
-                    _storage.Snapshot().Metadata.Last.Index, _journalWrites, _entriesWritten));
+                    _storage.Snapshot().Metadata.Last.Index, _journalWrites, _entriesWritten, _snapshotStats));
                 return;
             case UpdatePeers update: SetPeers(update.Peers); return;
             case SaveSnapshotSuccess success: OnSnapshotSaved(success.Metadata); return;
