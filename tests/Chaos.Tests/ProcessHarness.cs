@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Xunit.Abstractions;
+
+namespace KvActors.Chaos.Tests;
+
+/// <summary>
+/// Real processes of this repository's programs (the node and kvctl, built next to the tests), with their output kept
+/// in memory and in the test log, waited on by condition, and ended by this test alone (by PID).
+/// </summary>
+internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private readonly List<RunningProcess> _processes = [];
+
+    /// <summary>Starts <paramref name="program"/> (<c>KvActors.Node</c> or <c>kvctl</c>, from the test's folder) with arguments.</summary>
+    public RunningProcess Start(string name, string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo
+        {
+            FileName = "dotnet",
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program + ".dll"));
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        var process = new RunningProcess(name, Process.Start(start)!, log);
+        lock (_processes) _processes.Add(process);
+        return process;
+    }
+
+    /// <summary>Runs kvctl to completion; returns its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output, string Error)> KvctlAsync(params string[] arguments)
+    {
+        RunningProcess kvctl = Start("kvctl " + string.Join(' ', arguments), "kvctl", arguments);
+        kvctl.Process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(Wait);
+        await kvctl.Process.WaitForExitAsync(timeout.Token);
+        kvctl.Process.WaitForExit();      // drains the asynchronous output readers
+        return (kvctl.Process.ExitCode, kvctl.Output, kvctl.Errors);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        RunningProcess[] processes;
+        lock (_processes) processes = [.. _processes];
+        foreach (RunningProcess process in processes)
+        {
+            if (!process.Process.HasExited) process.Process.Kill(entireProcessTree: true);
+            await process.Process.WaitForExitAsync();
+            process.Process.Dispose();
+        }
+    }
+}
+
+/// <summary>One process started by a <see cref="ProcessHarness"/>: its output, lines awaited, and signals.</summary>
+internal sealed class RunningProcess
+{
+    private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly SemaphoreSlim _lines = new(0);
+
+    public RunningProcess(string name, Process process, ITestOutputHelper log)
+    {
+        Name = name;
+        Process = process;
+        process.OutputDataReceived += (_, e) => Receive(_stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Receive(_stderr, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        void Receive(ConcurrentQueue<string> queue, string? line)
+        {
+            if (line is null) return;
+            queue.Enqueue(line);
+            _lines.Release();
+            try
+            {
+                log.WriteLine($"[{name}] {line}");
+            }
+            catch (InvalidOperationException)
+            {
+                // The test has finished; its log is closed.
+            }
+        }
+    }
+
+    public string Name { get; }
+    public Process Process { get; }
+    public string Output => string.Join('\n', _stdout);
+    public string Errors => string.Join('\n', _stderr);
+
+    /// <summary>Waits for a line of standard output that satisfies <paramref name="match"/>; fails if the process exits first.</summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan? within = null)
+    {
+        using var timeout = new CancellationTokenSource(within ?? ProcessHarness.Wait);
+        while (true)
+        {
+            if (_stdout.FirstOrDefault(match) is { } line) return line;
+            if (Process.HasExited)
+                throw new InvalidOperationException($"{Name} exited with code {Process.ExitCode} before printing the line awaited; stderr: {Errors}");
+            try
+            {
+                await _lines.WaitAsync(TimeSpan.FromMilliseconds(200), timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"{Name} did not print the line awaited within {within ?? ProcessHarness.Wait}; output so far:\n{Output}\nstderr:\n{Errors}");
+            }
+        }
+    }
+
+    /// <summary>Sends a POSIX signal (<c>INT</c>, <c>TERM</c>) to the process, as a terminal or a supervisor would.</summary>
+    public void Signal(string signal)
+    {
+        using Process kill = Process.Start("kill", ["-s", signal, Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    /// <summary>Ends the process at once, as <c>kill -9</c> does: nothing is flushed, nothing shuts down.</summary>
+    public void Kill9()
+    {
+        Process.Kill();
+        Process.WaitForExit();
+    }
+}
