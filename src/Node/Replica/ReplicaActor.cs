@@ -94,6 +94,7 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
                 Sender.Tell(new ReplicaStatus(_address.Shard, _raft.Status, _raft.Membership,
                     _storage.Snapshot().Metadata.Last.Index, _journalWrites, _entriesWritten, _snapshotStats));
                 return;
+            case GetReplicaHealth: Sender.Tell(Health()); return;
             case UpdatePeers update: SetPeers(update.Peers); return;
             case SaveSnapshotSuccess success: OnSnapshotSaved(success.Metadata); return;
             case SaveSnapshotFailure failure:
@@ -126,6 +127,36 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
             return;
         }
         _raft!.Step(message);
+    }
+
+    /// <summary>What this replica tells a shard manager about itself (the wire form of <see cref="ReplicaStatus"/>).</summary>
+    private ReplicaHealth Health()
+    {
+        RaftStatus status = _raft!.Status;
+        Membership membership = _raft.Membership;
+        var health = new ReplicaHealth
+        {
+            Shard = (uint)_address.Shard,
+            ReplicaId = _address.Replica.Value,
+            // The core has no learner role: a learner is a follower that its membership does not let vote.
+            Role = status.Role switch
+            {
+                Role.Leader => "leader",
+                Role.Candidate => "candidate",
+                Role.PreCandidate => "pre-candidate",
+                _ => membership.IsLearner(_address.Replica) ? "learner" : "follower",
+            },
+            Term = status.Term.Value,
+            LeaderId = status.Leader.Value,
+            Commit = status.Commit.Value,
+            Applied = status.Applied.Value,
+            LastIndex = status.LastLog.Index.Value,
+            SnapshotIndex = _storage.Snapshot().Metadata.Last.Index.Value,
+        };
+        foreach (ReplicaId id in membership.Voters) health.Voters.Add(id.Value);
+        foreach (ReplicaId id in membership.OutgoingVoters) health.OutgoingVoters.Add(id.Value);
+        foreach (ReplicaId id in membership.Learners) health.Learners.Add(id.Value);
+        return health;
     }
 
     /// <summary>At most one DrainReady queued: everything that arrives before it is handled goes into one Ready.</summary>

@@ -28,7 +28,7 @@ public sealed class KvSerializerTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Every_message_of_every_proto_file_is_registered()
     {
-        string[] expected = new[] { Proto.RaftReflection.Descriptor, Proto.ErrorsReflection.Descriptor, Proto.KvReflection.Descriptor }
+        string[] expected = new[] { Proto.RaftReflection.Descriptor, Proto.ErrorsReflection.Descriptor, Proto.KvReflection.Descriptor, Proto.NodeReflection.Descriptor }
             .SelectMany(static file => AllMessages(file.MessageTypes))
             .Select(static descriptor => descriptor.FullName)
             .ToArray();
