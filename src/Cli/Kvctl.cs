@@ -60,6 +60,21 @@ public static class Kvctl
         akka.stdout-loglevel = OFF
         """;
 
+    /// <summary>
+    /// The option's number, or an error naming the option and the range: a validator cannot do this, since reading a value
+    /// that failed to convert throws instead of reporting.
+    /// </summary>
+    private static double Number(ArgumentResult result, string option, double min, double max, bool wholeNumber = false)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        NumberStyles style = wholeNumber ? NumberStyles.None : NumberStyles.AllowDecimalPoint;
+        if (double.TryParse(text, style, CultureInfo.InvariantCulture, out double value) && value >= min && value <= max) return value;
+        result.AddError(wholeNumber
+            ? $"{option} is '{text}'; it must be a whole number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}"
+            : $"{option} is '{text}'; it must be a number of seconds from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+        return min;
+    }
+
     /// <summary>Collapses a message to one line: stderr carries one line per failure.</summary>
     internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
 
@@ -82,6 +97,7 @@ public static class Kvctl
         {
             Description = "Seconds to wait for the cluster",
             DefaultValueFactory = _ => DefaultTimeoutSeconds,
+            CustomParser = static result => Number(result, "--timeout", 0.001, 3600),
             Recursive = true,
         };
 
@@ -99,11 +115,6 @@ public static class Kvctl
                 {
                     result.AddError($"--endpoints: {e.Message}");
                 }
-            });
-            _timeout.Validators.Add(static result =>
-            {
-                double seconds = result.GetValueOrDefault<double>();
-                if (!(seconds > 0 && seconds <= 3600)) result.AddError($"--timeout is {seconds.ToString(CultureInfo.InvariantCulture)}; it must be more than 0 and at most 3600 seconds");
             });
             Root = new RootCommand("kvctl: read and write a KvActors cluster") { _endpoints, _json, _timeout };
             Root.Subcommands.Add(Put());
@@ -165,11 +176,11 @@ public static class Kvctl
         {
             var from = new Argument<string>("FROM") { Description = "The first key, inclusive" };
             var to = new Argument<string>("TO") { Description = "The key after the range, exclusive; \"\" for to the last key" };
-            var limit = new Option<int>("--limit") { Description = "At most this many pairs (0: as many as one reply holds)" };
-            limit.Validators.Add(static result =>
+            var limit = new Option<int>("--limit")
             {
-                if (result.GetValueOrDefault<int>() < 0) result.AddError("--limit must be 0 or more");
-            });
+                Description = "At most this many pairs (0: as many as one reply holds)",
+                CustomParser = static result => (int)Number(result, "--limit", 0, int.MaxValue, wholeNumber: true),
+            };
             var command = new Command("range", "Print the pairs in [FROM, TO) in key order") { from, to, limit };
             SetAction(command, async (parse, client, output, token) =>
             {
