@@ -1,3 +1,10 @@
-// kvctl's commands are not written yet: say so and fail, rather than pretend to answer.
-Console.Error.WriteLine("kvctl: not available yet: commands arrive with the client milestone");
-return 2;
+using KvActors.Cli;
+
+// The process edge only: everything kvctl does is in Kvctl.RunAsync, which tests call in-process.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;           // let the command stop its client and exit with its own code
+    cancel.Cancel();
+};
+return await Kvctl.RunAsync(args, Console.Out, Console.Error, cancel.Token);

@@ -1,8 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
+using Akka.Configuration;
 using Google.Protobuf;
 using KvActors.Protocol;
+using KvActors.Protocol.Serialization;
 using KvActors.Protocol.Wire;
 
 namespace KvActors.Client;
@@ -13,6 +15,11 @@ namespace KvActors.Client;
 /// application (or per independent writer) and share it.
 /// </summary>
 /// <remarks>
+/// <para><b>Connecting.</b> Outside the cluster, <see cref="Connect"/> (an ActorSystem of the client's own) or
+/// <see cref="Create(ActorSystem, IEnumerable{string}, KvClientOptions?)"/> (the application's ActorSystem) reach the
+/// Gateways through Akka's ClusterClient and the receptionist of any contact point; inside the cluster,
+/// <see cref="Create(IActorRef, KvClientOptions?)"/> talks to one Gateway directly. Both behave the same from here on.
+/// Dispose the client when done.</para>
 /// <para><b>Errors.</b> Expected outcomes are values: <see cref="GetAsync(ReadOnlyMemory{byte}, TimeSpan?, CancellationToken)"/>
 /// returns null for an absent key and a failed compare-and-swap returns <c>Succeeded = false</c>. Everything else
 /// throws one <see cref="KvException"/> whose <see cref="KvException.Error"/> is InvalidArgument or TooLarge (bad
@@ -33,9 +40,9 @@ namespace KvActors.Client;
 /// its tag alone, so a transaction may span keys with the same tag; a transaction whose keys fall in different
 /// shards is refused with InvalidArgument. A range is asked of every shard and merged in key order.</para>
 /// </remarks>
-public sealed class KvClient
+public sealed class KvClient : IAsyncDisposable
 {
-    private readonly IActorRef _gateway;
+    private readonly GatewayTransport _transport;
     private readonly KvClientOptions _options;
     private readonly ByteString _clientId;
     private ShardSession[]? _sessions;     // one per shard, once the shard count is known
@@ -52,20 +59,106 @@ public sealed class KvClient
         public bool Opened { get; set; }
     }
 
-    private KvClient(IActorRef gateway, KvClientOptions options)
+    private KvClient(GatewayTransport transport, KvClientOptions options)
     {
-        _gateway = gateway;
+        _transport = transport;
         _options = options;
         _clientId = NewClientId();
     }
 
-    /// <summary>A client that sends every request through <paramref name="gateway"/> (a node's Gateway actor).</summary>
-    /// <param name="gateway">The Gateway; it answers <see cref="ShardRequest"/> and <see cref="GetShardCount"/>.</param>
+    /// <summary>A client that sends every request through <paramref name="gateway"/> (a node's Gateway actor): for
+    /// code that runs inside the cluster. Disposing the client leaves the Gateway alone.</summary>
+    /// <param name="gateway">The Gateway; it answers <see cref="ShardRequest"/>, <see cref="GetShardCount"/> and
+    /// <see cref="GetClusterStatus"/>.</param>
     /// <param name="options">Deadlines and limits; <see cref="KvClientOptions.Default"/> when null.</param>
     public static KvClient Create(IActorRef gateway, KvClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(gateway);
-        return new KvClient(gateway, options ?? KvClientOptions.Default);
+        return new KvClient(new DirectGatewayTransport(gateway), options ?? KvClientOptions.Default);
+    }
+
+    /// <summary>
+    /// A client outside the cluster that reaches it through Akka's ClusterClient, started in <paramref name="system"/>:
+    /// it contacts the receptionist of any of <paramref name="contactPoints"/> (typically the seed nodes), learns the
+    /// others from it, and fails over between them. Disposing the client stops its ClusterClient actor, not the system.
+    /// </summary>
+    /// <param name="system">An ActorSystem with the <c>remote</c> (or <c>cluster</c>) provider whose config includes
+    /// <see cref="KvClientConfig.Default"/>, so that every message crosses the wire as protobuf.</param>
+    /// <param name="contactPoints">Node endpoints <c>host:port</c>; at least one must be up for requests to succeed.</param>
+    /// <param name="options">Deadlines and limits; <see cref="KvClientOptions.Default"/> when null.</param>
+    /// <exception cref="FormatException">No contact point, a malformed one, or one named twice.</exception>
+    /// <exception cref="ArgumentException">The system would send KvActors' or ClusterClient's messages as something
+    /// other than protobuf: its config lacks <see cref="KvClientConfig.Default"/>.</exception>
+    public static KvClient Create(ActorSystem system, IEnumerable<string> contactPoints, KvClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(system);
+        IReadOnlyList<string> endpoints = Endpoints.ParseList(string.Join(',', contactPoints ?? throw new ArgumentNullException(nameof(contactPoints))));
+        RequireProtobufOnTheWire(system);
+        var transport = new ClusterClientTransport(system, KvClientConfig.ReceptionistPaths(endpoints), string.Join(',', endpoints), ownsSystem: false);
+        return new KvClient(transport, options ?? KvClientOptions.Default);
+    }
+
+    /// <summary>
+    /// A client with an ActorSystem of its own (<see cref="KvClientConfig.Default"/>: remote provider on 127.0.0.1, any
+    /// port, warnings only) that reaches the cluster through <paramref name="contactPoints"/>, as
+    /// <see cref="Create(ActorSystem, IEnumerable{string}, KvClientOptions?)"/> does. Dispose it to stop that system.
+    /// </summary>
+    /// <param name="contactPoints">Node endpoints <c>host:port</c>, e.g. <c>["127.0.0.1:7101", "127.0.0.1:7102"]</c>.</param>
+    /// <param name="options">Deadlines and limits; <see cref="KvClientOptions.Default"/> when null.</param>
+    /// <param name="config">HOCON that overrides <see cref="KvClientConfig.Default"/>, e.g. the address a client on
+    /// another host advertises (<c>akka.remote.dot-netty.tcp.hostname</c>); null for none.</param>
+    /// <exception cref="FormatException">No contact point, a malformed one, or one named twice.</exception>
+    public static KvClient Connect(IEnumerable<string> contactPoints, KvClientOptions? options = null, string? config = null)
+    {
+        IReadOnlyList<string> endpoints = Endpoints.ParseList(string.Join(',', contactPoints ?? throw new ArgumentNullException(nameof(contactPoints))));
+        IReadOnlyList<ActorPath> receptionists = KvClientConfig.ReceptionistPaths(endpoints);
+        Config full = config is null ? KvClientConfig.Default : ConfigurationFactory.ParseString(config).WithFallback(KvClientConfig.Default);
+        ActorSystem system = ActorSystem.Create("kvclient", full);
+        var transport = new ClusterClientTransport(system, receptionists, string.Join(',', endpoints), ownsSystem: true);
+        return new KvClient(transport, options ?? KvClientOptions.Default);
+    }
+
+    /// <summary>Stops what this client created: its ClusterClient actor, and its ActorSystem when it made one
+    /// (<see cref="Connect"/>). Calls still in flight fail with Timeout or Unavailable.</summary>
+    public ValueTask DisposeAsync() => _transport.DisposeAsync();
+
+    /// <summary>
+    /// The state of every node and shard as the cluster sees it (the Gateway that answers gathers it from the shards'
+    /// managers). A read: it changes nothing and may be retried.
+    /// </summary>
+    /// <param name="deadline">How long the call may take; <see cref="KvClientOptions.RequestDeadline"/> when null.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The nodes with their status, and per shard its leader's node id (absent without a leader), term,
+    /// voters, learners and each replica's applied index and lag; see <c>node.proto</c> for every field.</returns>
+    /// <exception cref="KvException">Unavailable: no Gateway answered within the deadline.</exception>
+    public async Task<ClusterStatus> StatusAsync(TimeSpan? deadline = null, CancellationToken cancellationToken = default)
+    {
+        TimeSpan timeout = deadline ?? _options.RequestDeadline;
+        try
+        {
+            return await _transport.AskAsync<ClusterStatus>(new GetClusterStatus(), timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new KvException(ErrorCode.Unavailable, _transport.NoAnswer(timeout), e);
+        }
+    }
+
+    /// <summary>The state of every node and shard; see <see cref="StatusAsync(TimeSpan?, CancellationToken)"/>.</summary>
+    public Task<ClusterStatus> StatusAsync(CancellationToken cancellationToken) => StatusAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Refuses a system that would send our messages as JSON: KvActors' through KvSerializer, and the envelope
+    /// ClusterClient wraps each request in through Akka.Cluster.Tools' protobuf serializer.
+    /// </summary>
+    private static void RequireProtobufOnTheWire(ActorSystem system)
+    {
+        var probe = new Akka.Cluster.Tools.PublishSubscribe.Send(KvClientConfig.GatewayPath, new GetShardCount());
+        if (system.Serialization.FindSerializerFor(new GetShardCount()) is not KvSerializer
+            || system.Serialization.FindSerializerFor(probe) is Akka.Serialization.NewtonSoftJsonSerializer)
+            throw new ArgumentException(
+                $"ActorSystem {system.Name} would send KvActors' messages as JSON; build its config with KvClientConfig.Default as a fallback",
+                nameof(system));
     }
 
     /// <summary>This client's 16-byte session id. A shard moves to a fresh id when its session there cannot continue
@@ -250,7 +343,7 @@ public sealed class KvClient
         try
         {
             // The Gateway answers by the deadline; the grace lets its answer (with its reason) win over the ask's timeout.
-            reply = await _gateway.Ask<KvReply>(new ShardRequest { Shard = (uint)shard, Request = request, DeadlineMs = (uint)Math.Ceiling(remaining.TotalMilliseconds) }, remaining + AskGrace, cancellationToken)
+            reply = await _transport.AskAsync<KvReply>(new ShardRequest { Shard = (uint)shard, Request = request, DeadlineMs = (uint)Math.Ceiling(remaining.TotalMilliseconds) }, remaining + AskGrace, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
@@ -283,11 +376,11 @@ public sealed class KvClient
         ShardCount count;
         try
         {
-            count = await _gateway.Ask<ShardCount>(new GetShardCount(), timeout, cancellationToken).ConfigureAwait(false);
+            count = await _transport.AskAsync<ShardCount>(new GetShardCount(), timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
         {
-            throw new KvException(ErrorCode.Unavailable, $"the gateway did not say the shard count within {timeout}", e);
+            throw new KvException(ErrorCode.Unavailable, _transport.NoAnswer(timeout), e);
         }
         var sessions = new ShardSession[checked((int)count.Count)];
         for (int i = 0; i < sessions.Length; i++) sessions[i] = new ShardSession(_clientId);

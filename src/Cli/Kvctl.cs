@@ -1,0 +1,280 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using KvActors.Client;
+using KvActors.Protocol;
+using KvActors.Protocol.Wire;
+
+namespace KvActors.Cli;
+
+/// <summary>
+/// kvctl, the command line of a KvActors cluster: <c>put</c>, <c>get</c>, <c>del</c>, <c>range</c>, <c>cas</c> and
+/// <c>status</c>, through the ClusterClient receptionists of <c>--endpoints</c>. Flags, output and exit codes are a
+/// contract scripts read (DESIGN.md "Commands"; <see cref="KvctlExitCode"/>).
+/// </summary>
+public static class Kvctl
+{
+    /// <summary>The endpoints of the local cluster that <c>KvActors.Node local</c> starts.</summary>
+    public const string DefaultEndpoints = "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103";
+
+    /// <summary>How long a command waits for the cluster when <c>--timeout</c> is not given, in seconds.</summary>
+    public const double DefaultTimeoutSeconds = 10;
+
+    /// <summary>
+    /// Runs one kvctl command line. Results go to <paramref name="stdout"/>; on failure exactly one line saying why goes
+    /// to <paramref name="stderr"/>.
+    /// </summary>
+    /// <param name="args">The arguments, without the program name.</param>
+    /// <param name="stdout">Where results go: human text, or one JSON object per command with <c>--json</c>.</param>
+    /// <param name="stderr">Where the reason for a non-zero exit goes.</param>
+    /// <param name="cancellationToken">Stops the command (Ctrl+C); it then exits with <see cref="KvctlExitCode.Failed"/>.</param>
+    /// <returns>The exit code: one of <see cref="KvctlExitCode"/>.</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var commands = new Commands(stdout, stderr);
+        ParseResult parse = commands.Root.Parse(args);
+        // Help and version clear parse errors (`kvctl --help` names no command); anything else with an error stops here,
+        // with one line instead of System.CommandLine's errors-plus-help page.
+        if (parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
+        {
+            // A word kvctl does not know says more than "required command was not provided", which it also causes.
+            string reason = parse.UnmatchedTokens.Count > 0
+                ? $"unknown command or argument '{parse.UnmatchedTokens[0]}'"
+                : parse.Errors[0].Message;
+            await stderr.WriteLineAsync($"kvctl: {OneLine(reason)} (kvctl --help for usage)").ConfigureAwait(false);
+            return KvctlExitCode.BadInput;
+        }
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        return await parse.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// kvctl's client system logs nothing: Akka's logger writes to stdout, which scripts parse, and a contact point that is
+    /// down is normal (Akka.Remote warns about each one). kvctl reports every failure itself, as one line on stderr.
+    /// </summary>
+    private const string ClientOverrides = """
+        akka.loglevel = OFF
+        akka.stdout-loglevel = OFF
+        """;
+
+    /// <summary>
+    /// The option's number, or an error naming the option and the range: a validator cannot do this, since reading a value
+    /// that failed to convert throws instead of reporting.
+    /// </summary>
+    private static double Number(ArgumentResult result, string option, double min, double max, bool wholeNumber = false)
+    {
+        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        NumberStyles style = wholeNumber ? NumberStyles.None : NumberStyles.AllowDecimalPoint;
+        if (double.TryParse(text, style, CultureInfo.InvariantCulture, out double value) && value >= min && value <= max) return value;
+        result.AddError(wholeNumber
+            ? $"{option} is '{text}'; it must be a whole number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}"
+            : $"{option} is '{text}'; it must be a number of seconds from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+        return min;
+    }
+
+    /// <summary>Collapses a message to one line: stderr carries one line per failure.</summary>
+    internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>The command tree, with the writers its actions print to.</summary>
+    private sealed class Commands
+    {
+        private readonly TextWriter _stdout;
+        private readonly TextWriter _stderr;
+
+        private readonly Option<string> _endpoints = new("--endpoints")
+        {
+            Description = "The nodes to contact, host:port,... (any one that is up will do)",
+            DefaultValueFactory = _ => DefaultEndpoints,
+            Recursive = true,
+        };
+
+        private readonly Option<bool> _json = new("--json") { Description = "Print one JSON object instead of text", Recursive = true };
+
+        private readonly Option<double> _timeout = new("--timeout")
+        {
+            Description = "Seconds to wait for the cluster",
+            DefaultValueFactory = _ => DefaultTimeoutSeconds,
+            CustomParser = static result => Number(result, "--timeout", 0.001, 3600),
+            Recursive = true,
+        };
+
+        public Commands(TextWriter stdout, TextWriter stderr)
+        {
+            _stdout = stdout;
+            _stderr = stderr;
+            _endpoints.Validators.Add(static result =>
+            {
+                try
+                {
+                    Endpoints.ParseList(result.GetValueOrDefault<string>() ?? "");
+                }
+                catch (FormatException e)
+                {
+                    result.AddError($"--endpoints: {e.Message}");
+                }
+            });
+            Root = new RootCommand("kvctl: read and write a KvActors cluster") { _endpoints, _json, _timeout };
+            Root.Subcommands.Add(Put());
+            Root.Subcommands.Add(Get());
+            Root.Subcommands.Add(Delete());
+            Root.Subcommands.Add(Range());
+            Root.Subcommands.Add(CompareAndSwap());
+            Root.Subcommands.Add(Status());
+        }
+
+        public RootCommand Root { get; }
+
+        private Command Put()
+        {
+            var key = new Argument<string>("KEY") { Description = "The key (UTF-8)" };
+            var value = new Argument<string>("VALUE") { Description = "The value (UTF-8)" };
+            var command = new Command("put", "Set KEY to VALUE") { key, value };
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                string k = parse.GetValue(key)!;
+                ulong revision = await client.PutAsync(k, parse.GetValue(value)!, cancellationToken: token).ConfigureAwait(false);
+                await output.PutAsync(k, revision).ConfigureAwait(false);
+                return KvctlExitCode.Ok;
+            });
+            return command;
+        }
+
+        private Command Get()
+        {
+            var key = new Argument<string>("KEY") { Description = "The key (UTF-8)" };
+            var command = new Command("get", "Print the value of KEY; exit 1 with \"not found\" if it is absent") { key };
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                string k = parse.GetValue(key)!;
+                KvEntry? entry = await client.GetAsync(k, cancellationToken: token).ConfigureAwait(false);
+                await output.GetAsync(k, entry).ConfigureAwait(false);
+                if (entry is not null) return KvctlExitCode.Ok;
+                await _stderr.WriteLineAsync($"kvctl: not found: {k}").ConfigureAwait(false);
+                return KvctlExitCode.NotFoundOrConflict;
+            });
+            return command;
+        }
+
+        private Command Delete()
+        {
+            var key = new Argument<string>("KEY") { Description = "The key (UTF-8)" };
+            var command = new Command("del", "Remove KEY (an absent key is not an error)") { key };
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                string k = parse.GetValue(key)!;
+                bool deleted = await client.DeleteAsync(k, cancellationToken: token).ConfigureAwait(false);
+                await output.DeleteAsync(k, deleted).ConfigureAwait(false);
+                return KvctlExitCode.Ok;
+            });
+            return command;
+        }
+
+        private Command Range()
+        {
+            var from = new Argument<string>("FROM") { Description = "The first key, inclusive" };
+            var to = new Argument<string>("TO") { Description = "The key after the range, exclusive; \"\" for to the last key" };
+            var limit = new Option<int>("--limit")
+            {
+                Description = "At most this many pairs (0: as many as one reply holds)",
+                CustomParser = static result => (int)Number(result, "--limit", 0, int.MaxValue, wholeNumber: true),
+            };
+            var command = new Command("range", "Print the pairs in [FROM, TO) in key order") { from, to, limit };
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                KvRangeResult range = await client.RangeAsync(parse.GetValue(from)!, parse.GetValue(to)!, parse.GetValue(limit), cancellationToken: token)
+                    .ConfigureAwait(false);
+                await output.RangeAsync(range).ConfigureAwait(false);
+                return KvctlExitCode.Ok;
+            });
+            return command;
+        }
+
+        private Command CompareAndSwap()
+        {
+            var key = new Argument<string>("KEY") { Description = "The key (UTF-8)" };
+            var values = new Argument<string[]>("EXPECTED NEW")
+            {
+                Description = "The value KEY must have, then the value to write (only NEW with --expect-absent)",
+                Arity = new ArgumentArity(1, 2),
+            };
+            var absent = new Option<bool>("--expect-absent") { Description = "Write NEW only if KEY does not exist" };
+            var command = new Command("cas", "Write NEW to KEY only if KEY has value EXPECTED (or is absent); exit 1 with \"conflict\" otherwise")
+            {
+                key, values, absent,
+            };
+            command.Validators.Add(result =>
+            {
+                int count = result.GetValue(values)?.Length ?? 0;
+                bool expectAbsent = result.GetValue(absent);
+                if (expectAbsent && count != 1) result.AddError("cas KEY --expect-absent NEW takes one value after KEY");
+                else if (!expectAbsent && count != 2) result.AddError("cas takes KEY EXPECTED NEW, or KEY --expect-absent NEW");
+            });
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                string k = parse.GetValue(key)!;
+                string[] v = parse.GetValue(values)!;
+                CasExpectation expected = parse.GetValue(absent) ? CasExpectation.Absent : CasExpectation.Value(v[0]);
+                KvCasResult result = await client.CompareAndSwapAsync(System.Text.Encoding.UTF8.GetBytes(k), expected,
+                    System.Text.Encoding.UTF8.GetBytes(v[^1]), cancellationToken: token).ConfigureAwait(false);
+                await output.CompareAndSwapAsync(k, result).ConfigureAwait(false);
+                if (result.Succeeded) return KvctlExitCode.Ok;
+                string now = result.Current is { } current
+                    ? $"{k} has value '{current.ValueText}' (mod revision {current.ModRevision})"
+                    : $"{k} does not exist";
+                await _stderr.WriteLineAsync(OneLine($"kvctl: conflict: {now}; nothing written")).ConfigureAwait(false);
+                return KvctlExitCode.NotFoundOrConflict;
+            });
+            return command;
+        }
+
+        private Command Status()
+        {
+            var command = new Command("status", "Print every node and every shard: leader, term, voters, learners, replica lag");
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                ClusterStatus status = await client.StatusAsync(token).ConfigureAwait(false);
+                await output.StatusAsync(status).ConfigureAwait(false);
+                return KvctlExitCode.Ok;
+            });
+            return command;
+        }
+
+        /// <summary>
+        /// Runs <paramref name="body"/> with a client connected to <c>--endpoints</c>, and turns every failure into an
+        /// exit code and one line on stderr.
+        /// </summary>
+        private void SetAction(Command command, Func<ParseResult, KvClient, KvctlOutput, CancellationToken, Task<int>> body)
+        {
+            command.SetAction(async (parse, token) =>
+            {
+                IReadOnlyList<string> endpoints = Endpoints.ParseList(parse.GetValue(_endpoints)!);   // validated when parsed
+                var options = new KvClientOptions { RequestDeadline = TimeSpan.FromSeconds(parse.GetValue(_timeout)) };
+                var output = new KvctlOutput(_stdout, parse.GetValue(_json));
+                try
+                {
+                    await using KvClient client = KvClient.Connect(endpoints, options, ClientOverrides);
+                    return await body(parse, client, output, token).ConfigureAwait(false);
+                }
+                catch (KvException e)
+                {
+                    await _stderr.WriteLineAsync($"kvctl: {OneLine(e.Message)}").ConfigureAwait(false);
+                    return e.Error is ErrorCode.InvalidArgument or ErrorCode.TooLarge ? KvctlExitCode.BadInput : KvctlExitCode.Unavailable;
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    await _stderr.WriteLineAsync("kvctl: cancelled; a write may have applied").ConfigureAwait(false);
+                    return KvctlExitCode.Failed;
+                }
+                catch (Exception e)
+                {
+                    // The process boundary: a bug or an environment failure (e.g. the client's port) still ends in one line.
+                    await _stderr.WriteLineAsync(OneLine($"kvctl: unexpected {e.GetType().Name}: {e.Message}")).ConfigureAwait(false);
+                    return KvctlExitCode.Failed;
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster.Tools.Client;
+using Akka.Configuration;
+using KvActors.Cli;
+using KvActors.Client;
+using KvActors.Protocol.Serialization;
+using KvActors.Protocol.Wire;
+
+namespace KvActors.Cluster.Tests;
+
+/// <summary>
+/// <see cref="KvClient.StatusAsync(TimeSpan?, CancellationToken)"/> and <c>kvctl status</c> against a fake Gateway that
+/// answers <see cref="GetClusterStatus"/> with a canned <see cref="ClusterStatus"/>, registered with the ClusterClient
+/// receptionist of a one-node cluster, as a node registers its Gateway.
+/// </summary>
+public sealed class KvctlStatusTests : IAsyncLifetime
+{
+    private static readonly ClusterStatus Canned = new()
+    {
+        Nodes =
+        {
+            new NodeStatus { Id = "n1", Address = "127.0.0.1:7101", Status = "up" },
+            new NodeStatus { Id = "n2", Address = "127.0.0.1:7102", Status = "unreachable" },
+        },
+        Shards =
+        {
+            new ShardStatus
+            {
+                Id = 0, Leader = "n1", Term = 3, Commit = 12, Voters = { "n1", "n2" },
+                Replicas =
+                {
+                    new ReplicaStatusEntry { Node = "n1", Applied = 12, Lag = 0, Role = "leader", Reachable = true },
+                    new ReplicaStatusEntry { Node = "n2", Applied = 9, Lag = 3, Role = "follower", Reachable = false },
+                },
+            },
+            new ShardStatus { Id = 1, Term = 2, Voters = { "n1" }, Learners = { "n2" } },   // no leader: absent, printed as null
+        },
+    };
+
+    private ActorSystem _node = null!;
+    private string _endpoint = null!;
+
+    public async Task InitializeAsync()
+    {
+        Config config = ConfigurationFactory.ParseString("""
+                akka.actor.provider = cluster
+                akka.remote.dot-netty.tcp.hostname = 127.0.0.1
+                akka.remote.dot-netty.tcp.port = 0
+                akka.loglevel = WARNING
+                akka.cluster.downing-provider-class = ""
+                akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+                """)
+            .WithFallback(KvSerializer.Config);
+        _node = ActorSystem.Create(KvClientConfig.NodeSystemName, config);
+        Address address = ((ExtendedActorSystem)_node).Provider.DefaultAddress;
+        await Akka.Cluster.Cluster.Get(_node).JoinAsync(address);
+        IActorRef gateway = _node.ActorOf(Props.Create(() => new StatusGateway(Canned)), "gateway");
+        ClusterClientReceptionist.Get(_node).RegisterService(gateway);
+        _endpoint = $"{address.Host}:{address.Port}";
+    }
+
+    public async Task DisposeAsync() => await _node.Terminate();
+
+    [Fact]
+    public async Task StatusAsync_returns_the_gateways_answer()
+    {
+        await using KvClient client = KvClient.Connect([_endpoint]);
+
+        ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(10));
+
+        status.Should().Be(Canned);
+        status.Shards[1].HasLeader.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Status_prints_a_table_of_nodes_and_one_of_shards()
+    {
+        KvctlRun run = await KvctlRun.Of("--endpoints", _endpoint, "status");
+
+        run.Code.Should().Be(KvctlExitCode.Ok, run.ToString());
+        string[] lines = run.Out.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        lines.Should().ContainMatch("NODE*ADDRESS*STATUS");
+        lines.Should().ContainMatch("n1*127.0.0.1:7101*up");
+        lines.Should().ContainMatch("n2*127.0.0.1:7102*unreachable");
+        lines.Should().ContainMatch("SHARD*LEADER*TERM*COMMIT*VOTERS*LEARNERS*REPLICAS*");
+        lines.Should().ContainMatch("0 *n1 *3 *12 *n1,n2 *- *n1 12/0, n2 9/3 unreachable");
+        lines.Should().ContainMatch("1 *- *2 *0 *n1 *n2 *-");
+    }
+
+    [Fact]
+    public async Task Json_status_is_one_object_with_nodes_and_shards_and_a_null_leader_when_there_is_none()
+    {
+        KvctlRun run = await KvctlRun.Of("--endpoints", _endpoint, "--json", "status");
+        JsonElement json = run.Json();
+
+        run.Code.Should().Be(0, run.ToString());
+        json.PropertyNames().Should().Equal("nodes", "shards");
+        JsonElement n2 = json.GetProperty("nodes")[1];
+        n2.PropertyNames().Should().Equal("id", "address", "status");
+        n2.GetProperty("status").GetString().Should().Be("unreachable");
+        JsonElement led = json.GetProperty("shards")[0];
+        led.PropertyNames().Should().Equal("id", "leader", "term", "voters", "learners", "replicas", "commit");
+        led.GetProperty("leader").GetString().Should().Be("n1");
+        led.GetProperty("term").GetUInt64().Should().Be(3);
+        led.GetProperty("voters").EnumerateArray().Select(v => v.GetString()).Should().Equal("n1", "n2");
+        led.GetProperty("learners").GetArrayLength().Should().Be(0);
+        JsonElement follower = led.GetProperty("replicas")[1];
+        follower.PropertyNames().Should().Equal("node", "applied", "lag", "role", "reachable");
+        follower.GetProperty("node").GetString().Should().Be("n2");
+        follower.GetProperty("applied").GetUInt64().Should().Be(9);
+        follower.GetProperty("lag").GetUInt64().Should().Be(3);
+        follower.GetProperty("reachable").GetBoolean().Should().BeFalse();
+        JsonElement leaderless = json.GetProperty("shards")[1];
+        leaderless.GetProperty("leader").ValueKind.Should().Be(JsonValueKind.Null);
+        leaderless.GetProperty("learners").EnumerateArray().Select(v => v.GetString()).Should().Equal("n2");
+        leaderless.GetProperty("replicas").GetArrayLength().Should().Be(0);
+    }
+
+    private sealed class StatusGateway : ReceiveActor
+    {
+        public StatusGateway(ClusterStatus status) => Receive<GetClusterStatus>(_ => Sender.Tell(status.Clone()));
+    }
+}
