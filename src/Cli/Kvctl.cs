@@ -52,15 +52,6 @@ public static class Kvctl
     }
 
     /// <summary>
-    /// kvctl's client system logs nothing: Akka's logger writes to stdout, which scripts parse, and a contact point that is
-    /// down is normal (Akka.Remote warns about each one). kvctl reports every failure itself, as one line on stderr.
-    /// </summary>
-    private const string ClientOverrides = """
-        akka.loglevel = OFF
-        akka.stdout-loglevel = OFF
-        """;
-
-    /// <summary>
     /// The option's number, or an error naming the option and the range: a validator cannot do this, since reading a value
     /// that failed to convert throws instead of reporting.
     /// </summary>
@@ -255,7 +246,7 @@ public static class Kvctl
                 var output = new KvctlOutput(_stdout, parse.GetValue(_json));
                 try
                 {
-                    await using KvClient client = KvClient.Connect(endpoints, options, ClientOverrides);
+                    await using KvClient client = KvClient.Connect(endpoints, options, KvClientConfig.Silent);
                     return await body(parse, client, output, token).ConfigureAwait(false);
                 }
                 catch (KvException e)

@@ -20,6 +20,16 @@ public static class KvClientConfig
     /// <summary>Where a node's Gateway is registered with the ClusterClient receptionist.</summary>
     public const string GatewayPath = "/user/gateway";
 
+    /// <summary>
+    /// An override (the <c>config</c> of <see cref="KvClient.Connect"/>) for a client system that logs nothing: for tools
+    /// whose stdout is read by scripts (kvctl) or by people (the <c>local</c> launcher). A contact point that is down is
+    /// normal, and Akka.Remote would warn about each one; such tools report every failure themselves.
+    /// </summary>
+    public const string Silent = """
+        akka.loglevel = OFF
+        akka.stdout-loglevel = OFF
+        """;
+
     /// <summary>The text of <c>hocon/client.conf</c>.</summary>
     public static string Hocon { get; } = ReadEmbeddedHocon();
 

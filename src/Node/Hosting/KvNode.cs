@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
+using KvActors.Node.Management;
 using KvActors.Node.Placement;
 using KvActors.Node.Replica;
 using KvActors.Node.Routing;
@@ -9,8 +10,9 @@ using KvActors.Node.Topology;
 namespace KvActors.Node.Hosting;
 
 /// <summary>
-/// One KvActors node in one ActorSystem: its directory, formation service, replica host and Gateway (registered with
-/// the ClusterClient receptionist), in their well-known places (<see cref="NodePaths"/>). The <c>start</c> command
+/// One KvActors node in one ActorSystem: its directory, formation service, replica host, shard managers (Cluster
+/// Sharding), status service and Gateway (registered with the ClusterClient receptionist), in their well-known places
+/// (<see cref="NodePaths"/>). The <c>start</c> command
 /// runs exactly this, and so do the multi-node tests.
 /// </summary>
 public sealed class KvNode
@@ -76,6 +78,8 @@ public sealed class KvNode
         var decided = new TaskCompletionSource<ClusterIdentity>(TaskCreationOptions.RunContinuationsAsynchronously);
         system.ActorOf(FormationService.Props(options, nodeSettings, identity, host, decided), NodePaths.Formation);
 
+        IActorRef managers = ShardManagers.Start(system, shards);
+        system.ActorOf(ClusterStatusService.Props(managers, shards, ClusterStatusSettings.From(system.Settings.Config)), NodePaths.Status);
         IActorRef gateway = system.ActorOf(Routing.Gateway.Props(gatewaySettings, ShardDirectory.Empty(shards)), NodePaths.Gateway);
         directory.Tell(SubscribeKnownNodes.Instance, gateway);
         ClusterClientReceptionist.Get(system).RegisterService(gateway);

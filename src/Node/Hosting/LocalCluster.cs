@@ -136,7 +136,21 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
     /// <summary>Polls the cluster's status until every shard reports a leader.</summary>
     private async Task WaitUntilReadyAsync(string[] endpoints, CancellationToken cancel)
     {
-        await Task.Delay(Timeout.Infinite, cancel);
+        await using KvClient client = KvClient.Connect(endpoints, config: KvClientConfig.Silent);
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            try
+            {
+                ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5), cancel);
+                if (status.Shards.Count == shards && status.Shards.All(s => s.HasLeader)) return;
+            }
+            catch (KvException)
+            {
+                // Not up yet: the nodes are still forming.
+            }
+            await Task.Delay(PollInterval, cancel);
+        }
     }
 
     /// <summary>Closes every node's input (each then stops through CoordinatedShutdown) and waits; kills stragglers.</summary>
