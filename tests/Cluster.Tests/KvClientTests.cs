@@ -21,7 +21,7 @@ public sealed class KvClientTests(KvClientTests.Fixture cluster) : IClassFixture
     public sealed class Fixture : IAsyncLifetime
     {
         private readonly string _root = TestCluster.NewRoot();
-        public InProcessCluster Cluster { get; private set; } = null!;
+        public NodeHarness Cluster { get; private set; } = null!;
         public KvClient Client { get; private set; } = null!;
 
         public async Task InitializeAsync()
@@ -78,7 +78,7 @@ public sealed class KvClientTests(KvClientTests.Fixture cluster) : IClassFixture
         var keys = new List<string>();
         for (int i = 0; i < 40; i++) keys.Add($"range/{i:D2}");
         var shards = new HashSet<int>();
-        foreach (string key in keys) shards.Add(ShardMap.ShardOfKey(Bytes(key), cluster.Cluster.ShardCount).Value);
+        foreach (string key in keys) shards.Add(ShardMap.ShardOfKey(Bytes(key), cluster.Cluster.Shards).Value);
         shards.Count.Should().BeGreaterThan(4, "the keys spread over the shards, so the range must merge several");
         await Task.WhenAll(keys.Select(k => Client.PutAsync(k, "v-" + k)));
 
@@ -217,7 +217,7 @@ public sealed class KvClientTests(KvClientTests.Fixture cluster) : IClassFixture
 public sealed class KvClientFailoverTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _root = TestCluster.NewRoot();
-    private InProcessCluster _cluster = null!;
+    private NodeHarness _cluster = null!;
 
     public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(_root);
 
@@ -253,7 +253,7 @@ public sealed class KvClientFailoverTests(ITestOutputHelper output) : IAsyncLife
         Task[] writers = Enumerable.Range(0, 8).Select(w => Task.Run(() => WriterAsync(w))).ToArray();
         await TestCluster.AwaitAsync(() => Task.FromResult(acknowledged.Count >= 40));
         acknowledgedBeforeStop = acknowledged.Count;
-        await _cluster.StopNodeAsync(victim);
+        await _cluster.StopAsync(victim);
         await TestCluster.AwaitAsync(() => Task.FromResult(acknowledged.Count >= acknowledgedBeforeStop + 80));
         await stop.CancelAsync();
         await Task.WhenAll(writers);
@@ -266,12 +266,11 @@ public sealed class KvClientFailoverTests(ITestOutputHelper output) : IAsyncLife
     private async Task<int> NodeLeadingMostShardsAsync()
     {
         var leads = new int[3];
-        for (int shard = 0; shard < _cluster.ShardCount; shard++)
+        for (int shard = 0; shard < _cluster.Shards; shard++)
         {
             for (int node = 0; node < 3; node++)
             {
-                var status = await _cluster.Replica(node, shard)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TestCluster.Wait);
-                if (status.Raft.Role == Role.Leader) leads[node]++;
+                if ((await _cluster.ReplicaStatusAsync(node, shard))?.Raft.Role == Role.Leader) leads[node]++;
             }
         }
         return Array.IndexOf(leads, leads.Max());
@@ -286,26 +285,16 @@ internal static class TestCluster
 
     public static string NewRoot() => Path.Combine(Path.GetTempPath(), "kvactors-cluster-tests", Guid.NewGuid().ToString("N"));
 
-    /// <summary>Starts 3 nodes × 8 shards and waits until every shard has a leader.</summary>
-    public static async Task<InProcessCluster> StartAsync(string root)
+    /// <summary>Starts 3 real nodes (seeds of one another) with 8 shards and waits until every shard has a leader.</summary>
+    public static async Task<NodeHarness> StartAsync(string root)
     {
-        InProcessCluster cluster = await InProcessCluster.StartAsync(root, 3, Shards, KvActorsConfig.Hocon("test.conf"));
-        await AwaitAsync(async () =>
-        {
-            for (int shard = 0; shard < Shards; shard++)
-            {
-                bool led = false;
-                for (int node = 0; node < 3 && !led; node++)
-                {
-                    var status = await cluster.Replica(node, shard)!.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(3));
-                    led = status.Raft.Role == Role.Leader;
-                }
-                if (!led) return false;
-            }
-            return true;
-        });
-        return cluster;
+        var nodes = new NodeHarness(root, 3, Shards);
+        await nodes.StartAllAsync();
+        await nodes.AwaitLeadersAsync();
+        return nodes;
     }
+
+    public static async Task StopAsync(NodeHarness nodes, string root) => await nodes.DisposeAsync();
 
     public static async Task StopAsync(InProcessCluster cluster, string root)
     {

@@ -13,7 +13,7 @@ namespace KvActors.Cluster.Tests;
 /// Real nodes (<see cref="KvNode"/>, what the <c>start</c> command runs) in ActorSystems of this process, each on its
 /// own loopback port and data directory. Nodes start, stop and restart by index; a stopped node keeps its disk.
 /// </summary>
-internal sealed class NodeHarness : IAsyncDisposable
+public sealed class NodeHarness : IAsyncDisposable
 {
     private readonly string _root;
     private readonly string[] _overlays;
@@ -31,10 +31,12 @@ internal sealed class NodeHarness : IAsyncDisposable
         Endpoints = [.. Enumerable.Range(0, nodes).Select(_ => $"127.0.0.1:{FreePort()}")];
     }
 
+    public int NodeCount => _systems.Length;
     public int Shards { get; }
     public int Replication { get; }
     public string[] Endpoints { get; }
 
+    public IActorRef Gateway(int index) => Node(index).Gateway;
     public KvNode Node(int index) => _nodes[index] ?? throw new InvalidOperationException($"node {index} is not running");
     public ActorSystem System(int index) => _systems[index] ?? throw new InvalidOperationException($"node {index} is not running");
     public string DataDirectory(int index) => Path.Combine(_root, $"n{index + 1}");
@@ -76,17 +78,23 @@ internal sealed class NodeHarness : IAsyncDisposable
             for (int i = 0; i < _systems.Length; i++)
             {
                 if (_nodes[i] is not { Identity.IsCompletedSuccessfully: true } node) continue;
-                ClusterIdentity identity = node.Identity.Result;
-                foreach (int shard in identity.Hosted)
+                foreach (int shard in node.Identity.Result.Hosted)
                 {
-                    var address = new ReplicaAddress(shard, new Raft.Ids.ReplicaId(identity.ReplicaId));
-                    ActorSelection replica = _systems[i]!.ActorSelection($"/user/{NodePaths.Replicas}/{address.ActorName}");
-                    var status = await replica.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(3));
-                    if (status.Raft.Role == Role.Leader) led.Add(shard);
+                    if ((await ReplicaStatusAsync(i, shard))?.Raft.Role == Role.Leader) led.Add(shard);
                 }
             }
             return led.Count == Shards;
         });
+    }
+
+    /// <summary>Node <paramref name="index"/>'s replica of <paramref name="shard"/> describes itself; null if it hosts none.</summary>
+    public async Task<ReplicaStatus?> ReplicaStatusAsync(int index, int shard)
+    {
+        ClusterIdentity identity = await Node(index).Identity;
+        if (!identity.Hosted.Contains(shard)) return null;
+        var address = new ReplicaAddress(shard, new Raft.Ids.ReplicaId(identity.ReplicaId));
+        ActorSelection replica = System(index).ActorSelection($"/user/{NodePaths.Replicas}/{address.ActorName}");
+        return await replica.Ask<ReplicaStatus>(GetReplicaStatus.Instance, TimeSpan.FromSeconds(3));
     }
 
     public async ValueTask DisposeAsync()

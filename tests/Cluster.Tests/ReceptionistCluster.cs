@@ -8,15 +8,15 @@ using KvActors.Node.Replica;
 namespace KvActors.Cluster.Tests;
 
 /// <summary>
-/// The eight-shard test cluster with every node's Gateway registered with its ClusterClient receptionist, as a node
-/// host registers it: what a client outside the cluster reaches through contact points. Shared by the classes of
+/// The eight-shard test cluster of real nodes, whose Gateways are registered with their ClusterClient receptionists:
+/// what a client outside the cluster reaches through contact points. Shared by the classes of
 /// <see cref="ReceptionistClusterCollection"/>.
 /// </summary>
 public sealed class ReceptionistCluster : IAsyncLifetime
 {
     private readonly string _root = TestCluster.NewRoot();
 
-    public InProcessCluster Cluster { get; private set; } = null!;
+    public NodeHarness Cluster { get; private set; } = null!;
 
     /// <summary>Every node's <c>host:port</c>, in node order.</summary>
     public IReadOnlyList<string> Endpoints { get; private set; } = [];
@@ -26,15 +26,8 @@ public sealed class ReceptionistCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Cluster = await TestCluster.StartAsync(_root);
-        var endpoints = new List<string>();
-        for (int node = 0; node < Cluster.NodeCount; node++)
-        {
-            ClusterClientReceptionist.Get(Cluster.System(node)!).RegisterService(Cluster.Gateway(node)!);
-            Address address = ((ExtendedActorSystem)Cluster.System(node)!).Provider.DefaultAddress;
-            endpoints.Add($"{address.Host}:{address.Port}");
-        }
-        Endpoints = endpoints;
+        Cluster = await TestCluster.StartAsync(_root);     // every node registers its Gateway with its receptionist
+        Endpoints = Cluster.Endpoints;
         // Ready when a write goes all the way through a receptionist: the client has found one and every shard leads.
         await using KvClient client = KvClient.Connect(Endpoints, new KvClientOptions { RequestDeadline = TimeSpan.FromSeconds(3) });
         await TestCluster.AwaitAsync(async () =>

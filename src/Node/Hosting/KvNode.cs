@@ -73,7 +73,7 @@ public sealed class KvNode
         int shards = identity?.Shards ?? options.Shards;
 
         var self = new NodeInfo { NodeId = options.NodeId, Endpoint = options.Endpoint };
-        IActorRef directory = system.ActorOf(NodeDirectory.Props(self), NodePaths.Directory);
+        IActorRef directory = system.ActorOf(NodeDirectory.Props(self, identity?.Seeds ?? options.Seeds), NodePaths.Directory);
         IActorRef host = system.ActorOf(ReplicaHost.Props(replicaSettings, directory, options.DataDirectory), NodePaths.Replicas);
         var decided = new TaskCompletionSource<ClusterIdentity>(TaskCreationOptions.RunContinuationsAsynchronously);
         system.ActorOf(FormationService.Props(options, nodeSettings, identity, host, decided), NodePaths.Formation);

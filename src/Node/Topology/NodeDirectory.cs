@@ -11,10 +11,15 @@ public sealed record LocalNodeInfo(NodeInfo Info);
 
 /// <summary>
 /// One per node at <c>/user/directory</c>. Answers <see cref="GetNodeInfo"/> about this node, asks every Akka.Cluster
-/// member the same, and keeps <see cref="KnownNodes"/>: which node (id, endpoint, replica id, hosted shards) is at which
-/// address, and whether the cluster sees it up. Replicas route their Raft messages by it and the Gateway its requests;
-/// nobody votes or leads by it.
+/// member and every seed the same, and keeps <see cref="KnownNodes"/>: which node (id, endpoint, replica id, hosted
+/// shards) is at which address, and whether the cluster sees it up. Replicas route their Raft messages by it and the
+/// Gateway its requests; nobody votes or leads by it.
 /// </summary>
+/// <remarks>
+/// Seeds are asked directly, over Akka.Remote, besides cluster members: a restarted node must not wait for Akka.Cluster
+/// to admit it (which waits for its previous incarnation to be removed) before its replicas can reach their peers and
+/// its Gateway can route. A seed known only from its answer counts as up while it keeps answering.
+/// </remarks>
 public sealed class NodeDirectory : ReceiveActor, IWithTimers
 {
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
@@ -24,18 +29,28 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
         public static Refresh Instance { get; } = new();
     }
 
-    private sealed record Member(UniqueAddress Address, NodeReachability Status, NodeInfo? Info);
+    /// <summary>What is known about the node at one address. <paramref name="Uid"/> is null while it is known only by its
+    /// own answers (not yet a cluster member); <paramref name="Silent"/> counts refreshes it has not answered since.</summary>
+    private sealed record Member(UniqueAddress? Uid, NodeReachability Status, NodeInfo? Info, int Silent = 0);
+
+    /// <summary>Refreshes after which a node known only by its answers, and silent since, is forgotten.</summary>
+    private const int ForgetAfterSilentRefreshes = 3;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<Address, Member> _members = [];
     private readonly HashSet<IActorRef> _subscribers = [];
+    private readonly Address[] _seeds;
     private NodeInfo _self;
     private KnownNodes _known = KnownNodes.Empty;
 
-    /// <summary>Creates the directory; <paramref name="self"/> is what this node says about itself until told otherwise.</summary>
-    public NodeDirectory(NodeInfo self)
+    /// <summary>
+    /// Creates the directory; <paramref name="self"/> is what this node says about itself until told otherwise, and
+    /// <paramref name="seeds"/> (<c>host:port</c>) are asked directly besides the cluster's members.
+    /// </summary>
+    public NodeDirectory(NodeInfo self, IEnumerable<string> seeds)
     {
         _self = self;
+        _seeds = [.. seeds.Select(NodePaths.AddressOf)];
         Receive<GetNodeInfo>(_ => Sender.Tell(_self));
         Receive<LocalNodeInfo>(update =>
         {
@@ -50,14 +65,14 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
             Sender.Tell(_known);
         });
         Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
-        Receive<Refresh>(_ => AskAll());
+        Receive<Refresh>(_ => OnRefresh());
         Receive<ClusterEvent.IMemberEvent>(OnMemberEvent);
         Receive<ClusterEvent.UnreachableMember>(e => SetStatus(e.Member.UniqueAddress, NodeReachability.Unreachable));
         Receive<ClusterEvent.ReachableMember>(e => SetStatus(e.Member.UniqueAddress, NodeReachability.Up));
     }
 
     /// <summary>Props for the directory.</summary>
-    public static Props Props(NodeInfo self) => Akka.Actor.Props.Create(() => new NodeDirectory(self));
+    public static Props Props(NodeInfo self, IEnumerable<string> seeds) => Akka.Actor.Props.Create(() => new NodeDirectory(self, seeds));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -68,6 +83,7 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer("refresh", Refresh.Instance, RefreshInterval);
+        AskAll();
     }
 
     /// <inheritdoc />
@@ -80,7 +96,8 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
         {
             case MemberStatus.Up or MemberStatus.WeaklyUp:
                 _members.TryGetValue(member.Address, out Member? previous);
-                NodeInfo? info = previous is not null && previous.Address == member.UniqueAddress ? previous.Info : null;
+                // Keep what the same process said (same uid, or answered before it was a member); a new uid is a restart.
+                NodeInfo? info = previous is not null && (previous.Uid is null || previous.Uid == member.UniqueAddress) ? previous.Info : null;
                 _members[member.Address] = new Member(member.UniqueAddress, NodeReachability.Up, info);
                 Ask(member.Address);
                 break;
@@ -96,16 +113,34 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
     private void SetStatus(UniqueAddress address, NodeReachability status)
     {
         // A restarted node has the same address and a new uid: events about the old incarnation must not touch the new.
-        if (!_members.TryGetValue(address.Address, out Member? member) || member.Address != address) return;
+        if (!_members.TryGetValue(address.Address, out Member? member) || member.Uid != address) return;
         _members[address.Address] = member with { Status = status };
         Publish();
     }
 
+    private void OnRefresh()
+    {
+        // A node known only by its answers that stopped answering is gone (or restarting): forget it.
+        foreach ((Address address, Member member) in _members.ToArray())
+        {
+            if (member.Uid is not null) continue;
+            if (member.Silent >= ForgetAfterSilentRefreshes) _members.Remove(address);
+            else _members[address] = member with { Silent = member.Silent + 1 };
+        }
+        Publish();
+        AskAll();
+    }
+
     private void AskAll()
     {
+        var asked = new HashSet<Address>();
         foreach ((Address address, Member member) in _members)
         {
-            if (member.Status != NodeReachability.Down) Ask(address);
+            if (member.Status != NodeReachability.Down && asked.Add(address)) Ask(address);
+        }
+        foreach (Address seed in _seeds)
+        {
+            if (asked.Add(seed)) Ask(seed);
         }
     }
 
@@ -115,11 +150,15 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
     private void OnNodeInfo(NodeInfo info)
     {
         Address address = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
-        if (!_members.TryGetValue(address, out Member? member)) return;     // not (or no longer) a member
-        if (member.Info is { } old && old.Equals(info)) return;
+        if (!_members.TryGetValue(address, out Member? member) || member.Status == NodeReachability.Down)
+        {
+            // Not a member (yet): a seed that answered directly, perhaps the restart of a downed one. It answers, so
+            // it is up as far as routing goes; Raft decides the rest.
+            member = new Member(null, NodeReachability.Up, null);
+        }
         if (member.Info is null || member.Info.ReplicaId != info.ReplicaId)
             _log.Info("Node {NodeId} at {Endpoint} hosts {Count} shards as replica {Replica}", info.NodeId, info.Endpoint, info.Shards.Count, info.ReplicaId);
-        _members[address] = member with { Info = info };
+        _members[address] = member with { Info = info, Silent = 0 };
         Publish();
     }
 
