@@ -10,7 +10,7 @@ namespace KvActors.Chaos.Tests;
 /// </summary>
 public sealed class KillNineTests(ITestOutputHelper log) : IDisposable
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "kvactors-kill9", Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _data = new("kill9");
 
     [Fact]
     public async Task Acknowledged_writes_survive_kill_9_of_one_node_mid_burst_then_of_every_node()
@@ -21,7 +21,7 @@ public sealed class KillNineTests(ITestOutputHelper log) : IDisposable
         async Task StartAsync(int i)
         {
             nodes[i] = processes.Start($"n{i + 1}", "KvActors.Node", "start", "--node-id", $"n{i + 1}", "--port", endpoints[i].Split(':')[1],
-                "--seeds", string.Join(",", endpoints), "--data-dir", Path.Combine(_data, $"n{i + 1}"), "--shards", "4");
+                "--seeds", string.Join(",", endpoints), "--data-dir", Path.Combine(_data.Path, $"n{i + 1}"), "--shards", "4");
             await nodes[i]!.WaitForLineAsync(l => l.StartsWith("started", StringComparison.Ordinal));
         }
         await Task.WhenAll(Enumerable.Range(0, 3).Select(StartAsync));
@@ -63,15 +63,5 @@ public sealed class KillNineTests(ITestOutputHelper log) : IDisposable
             (await reader.GetAsync(key))?.ValueText.Should().Be(value, $"{key} was acknowledged before the kills");
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (Directory.Exists(_data)) Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-            // left for the OS to clean with the temp folder
-        }
-    }
+    public void Dispose() => _data.Dispose();
 }

@@ -10,7 +10,7 @@ namespace KvActors.Chaos.Tests;
 /// </summary>
 public sealed class QuickStartTests(ITestOutputHelper log) : IDisposable
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), "kvactors-quickstart", Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _data = new("quickstart");
 
     [Fact]
     public async Task Local_runs_a_cluster_that_kvctl_uses_stops_cleanly_on_ctrl_c_and_comes_back_with_its_data()
@@ -19,7 +19,7 @@ public sealed class QuickStartTests(ITestOutputHelper log) : IDisposable
         int port = FreePorts(3);
         string endpoints = string.Join(",", Enumerable.Range(port, 3).Select(p => $"127.0.0.1:{p}"));
 
-        RunningProcess local = processes.Start("local", "KvActors.Node", "local", "--data-dir", _data, "--port", port.ToString());
+        RunningProcess local = processes.Start("local", "KvActors.Node", "local", "--data-dir", _data.Path, "--port", port.ToString());
         string ready = await local.WaitForLineAsync(l => l.StartsWith("ready", StringComparison.Ordinal));
         ready.Should().Contain("3 nodes").And.Contain("16 shards");
 
@@ -51,7 +51,7 @@ public sealed class QuickStartTests(ITestOutputHelper log) : IDisposable
 
         await StopWithCtrlCAsync(local);
 
-        RunningProcess again = processes.Start("local again", "KvActors.Node", "local", "--data-dir", _data, "--port", port.ToString());
+        RunningProcess again = processes.Start("local again", "KvActors.Node", "local", "--data-dir", _data.Path, "--port", port.ToString());
         await again.WaitForLineAsync(l => l.StartsWith("ready", StringComparison.Ordinal));
         var reread = await processes.KvctlAsync("--endpoints", endpoints, "get", "hello");
         reread.ExitCode.Should().Be(0, reread.Error);
@@ -93,15 +93,5 @@ public sealed class QuickStartTests(ITestOutputHelper log) : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            if (Directory.Exists(_data)) Directory.Delete(_data, recursive: true);
-        }
-        catch (IOException)
-        {
-            // left for the OS to clean with the temp folder
-        }
-    }
+    public void Dispose() => _data.Dispose();
 }

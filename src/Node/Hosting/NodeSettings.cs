@@ -15,12 +15,11 @@ public sealed record NodeSettings
     /// <exception cref="ConfigurationException">A key is missing or not a positive duration; the message names it.</exception>
     public static NodeSettings From(Config config)
     {
-        Config c = config.GetConfig("kvactors.node")
-            ?? throw new ConfigurationException("kvactors.node is missing; include hocon/kvactors.conf");
+        var c = new SettingsSection(config, "kvactors.node", "kvactors.conf");
         return new NodeSettings
         {
-            FormationRetryInterval = Positive(c, "formation-retry-interval"),
-            JoinTimeout = Positive(c, "join-timeout"),
+            FormationRetryInterval = c.PositiveDuration("formation-retry-interval"),
+            JoinTimeout = c.PositiveDuration("join-timeout"),
         };
     }
 

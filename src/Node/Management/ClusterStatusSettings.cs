@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using KvActors.Node.Hosting;
 
 namespace KvActors.Node.Management;
 
@@ -23,20 +24,15 @@ public sealed record ClusterStatusSettings
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names it.</exception>
     public static ClusterStatusSettings From(Config config)
     {
-        Config c = config.GetConfig("kvactors.status")
-            ?? throw new ConfigurationException("kvactors.status is missing; include hocon/sharding.conf");
+        var c = new SettingsSection(config, "kvactors.status", "sharding.conf");
         var settings = new ClusterStatusSettings
         {
-            RequestTimeout = Positive(c, "request-timeout"),
-            KeepAliveInterval = Positive(c, "keep-alive-interval"),
+            RequestTimeout = c.PositiveDuration("request-timeout"),
+            KeepAliveInterval = c.PositiveDuration("keep-alive-interval"),
             MaxPendingRequests = c.GetInt("max-pending-requests"),
         };
         if (settings.MaxPendingRequests < 1) throw new ConfigurationException("kvactors.status.max-pending-requests must be at least 1");
         return settings;
     }
 
-    private static TimeSpan Positive(Config c, string key) =>
-        c.GetTimeSpan(key) is var span && span > TimeSpan.Zero
-            ? span
-            : throw new ConfigurationException($"kvactors.status.{key} must be a positive duration");
 }

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using KvActors.Node.Hosting;
 
 namespace KvActors.Node.Management;
 
@@ -21,20 +22,15 @@ public sealed record ShardManagerSettings
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names it.</exception>
     public static ShardManagerSettings From(Config config)
     {
-        Config c = config.GetConfig("kvactors.shard-manager")
-            ?? throw new ConfigurationException("kvactors.shard-manager is missing; include hocon/sharding.conf");
+        var c = new SettingsSection(config, "kvactors.shard-manager", "sharding.conf");
         var settings = new ShardManagerSettings
         {
-            PollInterval = Positive(c, "poll-interval"),
-            PollTimeout = Positive(c, "poll-timeout"),
+            PollInterval = c.PositiveDuration("poll-interval"),
+            PollTimeout = c.PositiveDuration("poll-timeout"),
         };
         if (settings.PollTimeout > settings.PollInterval)
             throw new ConfigurationException("kvactors.shard-manager.poll-timeout must not exceed kvactors.shard-manager.poll-interval");
         return settings;
     }
 
-    private static TimeSpan Positive(Config c, string key) =>
-        c.GetTimeSpan(key) is var span && span > TimeSpan.Zero
-            ? span
-            : throw new ConfigurationException($"kvactors.shard-manager.{key} must be a positive duration");
 }

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using KvActors.Node.Hosting;
 using KvActors.Raft;
 
 namespace KvActors.Node.Replica;
@@ -34,8 +35,7 @@ public sealed record ReplicaSettings
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names it.</exception>
     public static ReplicaSettings From(Config config)
     {
-        Config c = config.GetConfig("kvactors.replica")
-            ?? throw new ConfigurationException("kvactors.replica is missing; include hocon/kvactors.conf");
+        var c = new SettingsSection(config, "kvactors.replica", "kvactors.conf");
         var raft = new RaftConfig
         {
             Id = new Raft.Ids.ReplicaId(1),        // replaced per replica
@@ -44,12 +44,12 @@ public sealed record ReplicaSettings
             PreVote = c.GetBoolean("pre-vote"),
             CheckQuorum = c.GetBoolean("check-quorum"),
             MaxAppendEntries = c.GetInt("max-append-entries"),
-            MaxAppendBytes = Bytes(c, "max-append-bytes"),
+            MaxAppendBytes = c.PositiveBytes("max-append-bytes"),
             MaxInflightAppends = c.GetInt("max-inflight-appends"),
-            MaxInflightBytes = Bytes(c, "max-inflight-bytes"),
-            MaxUncommittedBytes = Bytes(c, "max-uncommitted-bytes"),
-            MaxSnapshotChunkBytes = checked((int)Bytes(c, "max-snapshot-chunk-bytes")),
-            MaxApplyBytesPerReady = Bytes(c, "max-apply-bytes-per-ready"),
+            MaxInflightBytes = c.PositiveBytes("max-inflight-bytes"),
+            MaxUncommittedBytes = c.PositiveBytes("max-uncommitted-bytes"),
+            MaxSnapshotChunkBytes = checked((int)c.PositiveBytes("max-snapshot-chunk-bytes")),
+            MaxApplyBytesPerReady = c.PositiveBytes("max-apply-bytes-per-ready"),
         };
         try
         {
@@ -61,12 +61,12 @@ public sealed record ReplicaSettings
         }
         var settings = new ReplicaSettings
         {
-            TickInterval = Positive(c, "tick-interval"),
+            TickInterval = c.PositiveDuration("tick-interval"),
             RaftTemplate = raft,
             SnapshotEveryEntries = c.GetLong("snapshot-every-entries"),
-            SnapshotEveryBytes = Bytes(c, "snapshot-every-bytes"),
+            SnapshotEveryBytes = c.PositiveBytes("snapshot-every-bytes"),
             MaxPendingRequests = c.GetInt("max-pending-requests"),
-            RequestDeadline = Positive(c, "request-deadline"),
+            RequestDeadline = c.PositiveDuration("request-deadline"),
             MaxSessions = c.GetInt("max-sessions"),
         };
         if (settings.SnapshotEveryEntries < 1) throw new ConfigurationException("kvactors.replica.snapshot-every-entries must be at least 1");
@@ -75,9 +75,4 @@ public sealed record ReplicaSettings
         return settings;
     }
 
-    private static long Bytes(Config c, string key) =>
-        c.GetByteSize(key) is { } bytes and > 0 ? bytes : throw new ConfigurationException($"kvactors.replica.{key} must be a positive size");
-
-    private static TimeSpan Positive(Config c, string key) =>
-        c.GetTimeSpan(key) is var span && span > TimeSpan.Zero ? span : throw new ConfigurationException($"kvactors.replica.{key} must be a positive duration");
 }

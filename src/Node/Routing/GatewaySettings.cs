@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using KvActors.Node.Hosting;
 
 namespace KvActors.Node.Routing;
 
@@ -30,15 +31,14 @@ public sealed record GatewaySettings
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names it.</exception>
     public static GatewaySettings From(Config config)
     {
-        Config c = config.GetConfig("kvactors.gateway")
-            ?? throw new ConfigurationException("kvactors.gateway is missing; include hocon/kvactors.conf");
+        var c = new SettingsSection(config, "kvactors.gateway", "kvactors.conf");
         var settings = new GatewaySettings
         {
-            RequestDeadline = Positive(c, "request-deadline"),
-            AttemptTimeout = Positive(c, "attempt-timeout"),
+            RequestDeadline = c.PositiveDuration("request-deadline"),
+            AttemptTimeout = c.PositiveDuration("attempt-timeout"),
             MaxAttempts = c.GetInt("max-attempts"),
-            BackoffMin = Positive(c, "backoff-min"),
-            BackoffMax = Positive(c, "backoff-max"),
+            BackoffMin = c.PositiveDuration("backoff-min"),
+            BackoffMax = c.PositiveDuration("backoff-max"),
             MaxPendingRequests = c.GetInt("max-pending-requests"),
         };
         if (settings.MaxAttempts < 1) throw new ConfigurationException("kvactors.gateway.max-attempts must be at least 1");

@@ -1,0 +1,19 @@
+namespace KvActors.Chaos.Tests;
+
+/// <summary>A fresh directory under the system's temp folder, deleted when disposed (if nothing still holds a file).</summary>
+internal sealed class TempDirectory(string purpose) : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kvactors-" + purpose, Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try
+        {
+            if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process may still hold a file for a moment; the OS cleans its temp folder.
+        }
+    }
+}
