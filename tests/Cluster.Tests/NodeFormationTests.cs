@@ -1,6 +1,7 @@
 using KvActors.Client;
 using KvActors.Node.Hosting;
 using KvActors.Node.Placement;
+using KvActors.Protocol;
 
 namespace KvActors.Cluster.Tests;
 
@@ -68,6 +69,37 @@ public sealed class NodeFormationTests
         KvClient client = KvClient.Create(nodes.Node(2).Gateway);
         await client.PutAsync("wiped/a", "1");
         (await client.GetAsync("wiped/a"))!.ValueText.Should().Be("1");
+    }
+
+    [Fact]
+    public async Task A_node_whose_seeds_do_not_include_it_joins_as_a_new_replica_and_its_gateway_serves_every_shard()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 4);
+        string[] seeds = nodes.Endpoints[..3];
+        ClusterIdentity[] formed = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => nodes.Start(i, nodes.Options(i, seeds: seeds)).Identity))
+            .WaitAsync(TestCluster.Wait);
+        await nodes.AwaitLeadersAsync();
+
+        ClusterIdentity joined = await nodes.Start(3, nodes.Options(3, seeds: seeds)).Identity.WaitAsync(TestCluster.Wait);
+
+        joined.ReplicaId.Should().NotBe(0).And.NotBe(ReplicaIds.Initial(nodes.Endpoints[3]).Value);
+        formed.Select(f => f.ReplicaId).Should().NotContain(joined.ReplicaId);
+        joined.Hosted.Should().BeEmpty("replicas move to a new node by membership changes, not at join");
+        KvClient client = KvClient.Create(nodes.Node(3).Gateway);
+        string[] keys = KeysCoveringEveryShard("joined/", nodes.Shards);
+        foreach (string key in keys) await client.PutAsync(key, "v");
+        (await client.RangeAsync("joined/", "joined0")).Entries.Select(e => e.KeyText).Should().BeEquivalentTo(keys);
+    }
+
+    private static string[] KeysCoveringEveryShard(string prefix, int shards)
+    {
+        var keys = new Dictionary<int, string>();
+        for (int k = 0; keys.Count < shards; k++)
+        {
+            string key = $"{prefix}{k}";
+            keys.TryAdd((int)ShardMap.ShardOfKey(System.Text.Encoding.UTF8.GetBytes(key), shards).Value, key);
+        }
+        return [.. keys.Values];
     }
 
     [Fact]

@@ -41,8 +41,9 @@ public sealed class NodeHarness : IAsyncDisposable
     public ActorSystem System(int index) => _systems[index] ?? throw new InvalidOperationException($"node {index} is not running");
     public string DataDirectory(int index) => Path.Combine(_root, $"n{index + 1}");
 
-    public NodeOptions Options(int index, int? shards = null) =>
-        new($"n{index + 1}", "127.0.0.1", int.Parse(Endpoints[index].Split(':')[1]), Endpoints, DataDirectory(index), shards ?? Shards, Replication);
+    public NodeOptions Options(int index, int? shards = null, IReadOnlyList<string>? seeds = null) =>
+        new($"n{index + 1}", "127.0.0.1", int.Parse(Endpoints[index].Split(':')[1]), seeds ?? Endpoints, DataDirectory(index), shards ?? Shards,
+            Replication);
 
     /// <summary>Starts node <paramref name="index"/> on its data directory; its identity is decided later.</summary>
     public KvNode Start(int index, NodeOptions? options = null)
