@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Reflection;
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 
 namespace KvActors.Node.Hosting;
@@ -41,6 +43,14 @@ public static class KvActorsConfig
             .WithFallback(ConfigurationFactory.ParseString(Hocon("sharding.conf")))
             .WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);   // the plugin's own defaults
     }
+
+    /// <summary>
+    /// What an ActorSystem of a node whose SQLite files live in <paramref name="dataDirectory"/> is created with:
+    /// <paramref name="config"/> (from <see cref="ForSqlite"/>) and the journal's connection setup
+    /// (<see cref="SqliteFiles.JournalSetup"/>).
+    /// </summary>
+    public static ActorSystemSetup SqliteSetup(string dataDirectory, Config config) =>
+        BootstrapSetup.Create().WithConfig(config).And(SqliteFiles.JournalSetup(dataDirectory));
 
     private static string Escape(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 }

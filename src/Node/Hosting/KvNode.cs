@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Cluster.Tools.Client;
 using Akka.Configuration;
 using KvActors.Node.Management;
@@ -39,6 +40,10 @@ public sealed class KvNode
     public static Config Config(NodeOptions options, params string[] overlays) =>
         options.AkkaConfig().WithFallback(KvActorsConfig.ForSqlite(options.DataDirectory, overlays));
 
+    /// <summary>What the ActorSystem for <paramref name="options"/> is created with: <see cref="Config"/> and the journal's setup.</summary>
+    public static ActorSystemSetup Setup(NodeOptions options, params string[] overlays) =>
+        KvActorsConfig.SqliteSetup(options.DataDirectory, Config(options, overlays));
+
     /// <summary>
     /// Checks <paramref name="options"/> against what the data directory records. Returns the recorded identity
     /// (null for an empty directory).
@@ -62,7 +67,7 @@ public sealed class KvNode
     }
 
     /// <summary>
-    /// Starts the node's actors in <paramref name="system"/> (created with <see cref="Config"/>).
+    /// Starts the node's actors in <paramref name="system"/> (created with <see cref="Setup"/>).
     /// <paramref name="identity"/> is what <see cref="Check"/> returned.
     /// </summary>
     public static KvNode Start(ActorSystem system, NodeOptions options, ClusterIdentity? identity)

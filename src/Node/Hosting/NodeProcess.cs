@@ -44,6 +44,7 @@ public static class NodeProcess
         builder.Services.AddAkka(NodePaths.SystemName, (akka, _) =>
         {
             akka.AddHocon(KvNode.Config(options, overlays), HoconAddMode.Prepend);
+            akka.AddSetup(SqliteFiles.JournalSetup(options.DataDirectory));
             akka.WithActors((actorSystem, _) =>
             {
                 system = actorSystem;

@@ -91,7 +91,7 @@ public sealed class InProcessCluster : IAsyncDisposable
                 akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
                 """)
             .WithFallback(KvActorsConfig.ForSqlite(dataDirectory, _overlays));
-        ActorSystem system = ActorSystem.Create(SystemName, config);
+        ActorSystem system = ActorSystem.Create(SystemName, KvActorsConfig.SqliteSetup(dataDirectory, config));
         _systems[node] = system;
         _addresses[node] = ((ExtendedActorSystem)system).Provider.DefaultAddress;
     }
