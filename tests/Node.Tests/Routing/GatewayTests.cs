@@ -23,7 +23,8 @@ namespace KvActors.Node.Tests.Routing;
 /// </summary>
 public sealed class GatewayTests : TestKit
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    // An upper bound, not a pause: generous because CI runs test classes in parallel on 2 cores.
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
     private readonly TestProbe[] _replicas;
 
     private static readonly GatewaySettings Settings = new()
