@@ -100,17 +100,47 @@ public sealed class RaftNode
             throw new InvalidOperationException("the previous Ready has not been advanced; at most one may be outstanding");
         _core.Flush();
         HardState hardState = _core.HardState;
+        RaftMessage[] messages = _core.TakeMessages();
+        RaftMessage[] early = [];
+        // §10.2.1: a leader may replicate while it writes, as long as the write holds no new term or vote (which the
+        // messages would then promise) and no snapshot (which replaces the log the appends are cut from).
+        if (_core.Role == Role.Leader && _core.Log.PendingSnapshot is null && hardState.Term == _persisted.Term && hardState.Vote == _persisted.Vote)
+            (early, messages) = SplitReplication(messages);
         var ready = new Ready(
             _core.Log.PendingSnapshot,
             hardState != _persisted ? hardState : null,
             _core.Log.UnstableEntries(),
-            _core.TakeMessages(),
+            early,
+            messages,
             _core.Log.NextCommittedEntries(_maxApplyBytes),
             _core.TakeReadStates(),
             _core.TakeAbortedReads());
         _outstanding = ready;
         return ready;
     }
+
+    /// <summary>Appends, heartbeats and snapshot chunks first; everything else (e.g. refusals, TimeoutNow) after the write.</summary>
+    private static (RaftMessage[] Replication, RaftMessage[] Others) SplitReplication(RaftMessage[] messages)
+    {
+        int replication = 0;
+        foreach (RaftMessage message in messages)
+        {
+            if (IsReplication(message)) replication++;
+        }
+        if (replication == 0) return ([], messages);
+        if (replication == messages.Length) return (messages, []);
+        var early = new RaftMessage[replication];
+        var rest = new RaftMessage[messages.Length - replication];
+        int e = 0, r = 0;
+        foreach (RaftMessage message in messages)
+        {
+            if (IsReplication(message)) early[e++] = message;
+            else rest[r++] = message;
+        }
+        return (early, rest);
+    }
+
+    private static bool IsReplication(RaftMessage message) => message is AppendRequest or HeartbeatRequest or SnapshotRequest;
 
     /// <summary>The shell has done everything <paramref name="ready"/> asked.</summary>
     /// <exception cref="InvalidOperationException"><paramref name="ready"/> is not the outstanding Ready.</exception>

@@ -12,7 +12,8 @@ namespace KvActors.Raft;
 /// i replaces every stored entry at i or after.</description></item>
 /// <item><description>Only then send <see cref="Messages"/>: they may promise what step 1 wrote (a vote, an
 /// acknowledged append). Sending them earlier breaks Raft: a replica could vote twice in a term after a crash, or a
-/// leader could count an entry as stored on a replica that lost it.</description></item>
+/// leader could count an entry as stored on a replica that lost it. <see cref="MessagesBeforeWrite"/> promise nothing
+/// and may be sent before step 1, or with it.</description></item>
 /// <item><description>Restore the state machine from <see cref="Snapshot"/> if there is one, then apply
 /// <see cref="CommittedEntries"/> in order; serve each <see cref="ReadStates"/> read once
 /// the state machine has applied its index; fail each of <see cref="AbortedReads"/> (leadership was lost; the
@@ -26,12 +27,13 @@ namespace KvActors.Raft;
 /// </summary>
 public sealed class Ready
 {
-    internal Ready(Snapshot? snapshot, HardState? hardState, Entry[] entries, RaftMessage[] messages, Entry[] committedEntries,
-        ReadState[] readStates, ReadContext[] abortedReads)
+    internal Ready(Snapshot? snapshot, HardState? hardState, Entry[] entries, RaftMessage[] messagesBeforeWrite, RaftMessage[] messages,
+        Entry[] committedEntries, ReadState[] readStates, ReadContext[] abortedReads)
     {
         Snapshot = snapshot;
         HardState = hardState;
         Entries = entries;
+        MessagesBeforeWrite = messagesBeforeWrite;
         Messages = messages;
         CommittedEntries = committedEntries;
         ReadStates = readStates;
@@ -47,6 +49,15 @@ public sealed class Ready
     /// <summary>Consecutive entries to write, replacing any stored entry at or after the first one's index.</summary>
     public IReadOnlyList<Entry> Entries { get; }
 
+    /// <summary>
+    /// A leader's appends, heartbeats and snapshot chunks, which the shell may send before (or while) it writes this
+    /// Ready, so that followers write the new entries while the leader does (Raft dissertation §10.2.1). They promise
+    /// nothing that is being written: the leader counts itself toward a commit only for entries it has written (its own
+    /// match index moves in <see cref="RaftNode.Advance"/>), and this Ready changes neither its term nor its vote. Empty
+    /// unless this replica leads and its term and vote are already durable.
+    /// </summary>
+    public IReadOnlyList<RaftMessage> MessagesBeforeWrite { get; }
+
     /// <summary>Messages to send once <see cref="HardState"/> and <see cref="Entries"/> are durable.</summary>
     public IReadOnlyList<RaftMessage> Messages { get; }
 
@@ -61,6 +72,6 @@ public sealed class Ready
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"Ready({(Snapshot is null ? "" : Snapshot + ", ")}hs={HardState?.ToString() ?? "-"}, entries={Entries.Count}, msgs={Messages.Count}, " +
+        $"Ready({(Snapshot is null ? "" : Snapshot + ", ")}hs={HardState?.ToString() ?? "-"}, entries={Entries.Count}, early={MessagesBeforeWrite.Count}, msgs={Messages.Count}, " +
         $"committed={CommittedEntries.Count}, reads={ReadStates.Count}, aborted={AbortedReads.Count})";
 }

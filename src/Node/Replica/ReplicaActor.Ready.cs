@@ -39,6 +39,8 @@ public sealed partial class ReplicaActor
 
     private void PersistReady(Ready ready)
     {
+        // A leader's replication leaves now, so followers write while it does (§10.2.1); it promises nothing being written.
+        foreach (RaftMessage message in ready.MessagesBeforeWrite) SendToPeer(message);
         var events = new List<object>(2);
         if (ready.HardState is { } hardState && !OnlyCommitMoved(hardState, ready)) events.Add(RaftWire.ToWire(hardState));
         if (ready.Entries.Count > 0) events.Add(RaftWire.ToEntriesAppended(ready.Entries));

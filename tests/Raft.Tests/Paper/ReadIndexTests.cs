@@ -50,7 +50,7 @@ public sealed class ReadIndexTests
         Ready ready = cluster.TakeReady(1);
 
         ready.ReadStates.Should().BeEmpty("nobody has confirmed the leadership yet");
-        ready.Messages.OfType<HeartbeatRequest>().Should().HaveCount(2).And.OnlyContain(h => h.ReadRound > 0);
+        ready.MessagesBeforeWrite.OfType<HeartbeatRequest>().Should().HaveCount(2).And.OnlyContain(h => h.ReadRound > 0);
         cluster.Complete(1, ready);
         cluster.Stabilize();
 

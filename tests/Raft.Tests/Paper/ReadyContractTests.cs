@@ -57,10 +57,12 @@ public sealed class ReadyContractTests
         cluster.TickAll(1);
         ProposeResult x = cluster.Propose(1, "x");
 
-        // The leader may send its appends while its own write is still in flight (etcd does): model that here.
+        // The leader sends its appends while its own write is still in flight (§10.2.1, as etcd does).
         Ready unwritten = cluster.TakeReady(1);
         unwritten.Entries.Should().ContainSingle().Which.Id.Should().Be(x.Entry);
-        foreach (RaftMessage m in unwritten.Messages) cluster.Send(m);
+        unwritten.MessagesBeforeWrite.OfType<AppendRequest>().Should().HaveCount(2, "a leader's appends may leave before its write");
+        unwritten.Messages.OfType<AppendRequest>().Should().BeEmpty();
+        foreach (RaftMessage m in unwritten.MessagesBeforeWrite) cluster.Send(m);
         cluster.Cut(1, 3);
         cluster.Stabilize();                    // 2 writes x and acknowledges it; the leader has not written it
 
@@ -71,6 +73,38 @@ public sealed class ReadyContractTests
 
         cluster.Status(1).Commit.Should().Be(x.Entry.Index, "now the leader and 2 are a majority");
         term.Should().Be(x.Entry.Term);
+    }
+
+    [Fact]
+    public void Nothing_leaves_before_the_write_that_promises_a_new_term_or_vote()
+    {
+        var cluster = new TestCluster(3);
+        cluster.TickUntilCampaign(1);
+        Ready campaign = cluster.TakeReady(1);
+        campaign.Messages.OfType<VoteRequest>().Should().HaveCount(2);
+        campaign.MessagesBeforeWrite.Should().BeEmpty("vote requests promise the candidate's durable term and vote");
+        cluster.Complete(1, campaign);
+
+        cluster.Node(2).Step(TestCluster.Append(from: 1, to: 2, term: 5, E(0, 0), commit: 0, 5));
+        Ready follower = cluster.TakeReady(2);
+        follower.Messages.OfType<AppendResponse>().Should().ContainSingle();
+        follower.MessagesBeforeWrite.Should().BeEmpty("a follower's acknowledgement promises what it writes");
+    }
+
+    [Fact]
+    public void A_leader_that_steps_down_in_a_Ready_sends_nothing_before_its_write()
+    {
+        var cluster = new TestCluster(3);
+        cluster.Elect(1);
+        cluster.TickAll(1);
+        cluster.Propose(1, "x");
+
+        cluster.Node(1).Step(new VoteRequest(R(3), R(1), T(9), E(9, 9), PreVote: false));
+        Ready ready = cluster.TakeReady(1);
+
+        cluster.Status(1).Role.Should().Be(Role.Follower);
+        ready.HardState!.Value.Term.Should().Be(T(9));
+        ready.MessagesBeforeWrite.Should().BeEmpty("the new term must be durable before anything at it leaves");
     }
 
     [Fact]

@@ -89,7 +89,11 @@ public sealed partial class ClusterSimulation
                 if (node.Writing is not null || node.Raft!.HasReady())
                 {
                     busy = true;
-                    node.Writing ??= node.Raft!.Ready();
+                    if (node.Writing is null)
+                    {
+                        node.Writing = node.Raft!.Ready();
+                        foreach (RaftMessage message in node.Writing.MessagesBeforeWrite) Send(node, message);
+                    }
                     CompleteWrite(node);
                     Invariants.CheckAfterStep();
                 }

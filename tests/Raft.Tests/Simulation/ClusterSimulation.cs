@@ -185,6 +185,8 @@ public sealed partial class ClusterSimulation
             if (!node.Raft!.HasReady()) return;
             node.Writing = node.Raft.Ready();
             Trace.Add(StepCount, "ready", node.Id.Value, node.Writing);
+            // A leader's replication leaves as its write starts; it is on the wire even if the node crashes mid-write.
+            foreach (RaftMessage message in node.Writing.MessagesBeforeWrite) Send(node, message);
             return;
         }
         CompleteWrite(node);
