@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster.Tools.Client;
+using KvActors.Protocol.Wire;
 
 namespace KvActors.Client;
 
@@ -15,6 +17,11 @@ internal abstract class GatewayTransport : IAsyncDisposable
     /// <exception cref="AskTimeoutException">No reply within the timeout.</exception>
     public abstract Task<T> AskAsync<T>(object message, TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>Sends <paramref name="request"/> to a Gateway and waits up to <paramref name="timeout"/> for its reply;
+    /// the request's correlation id is set here.</summary>
+    /// <exception cref="AskTimeoutException">No reply within the timeout.</exception>
+    public abstract Task<KvReply> SendAsync(ShardRequest request, TimeSpan timeout, CancellationToken cancellationToken);
+
     /// <summary>One line for a request no Gateway answered within <paramref name="timeout"/>, naming whom it asked.</summary>
     public abstract string NoAnswer(TimeSpan timeout);
 
@@ -25,12 +32,23 @@ internal abstract class GatewayTransport : IAsyncDisposable
 }
 
 /// <summary>Straight to one Gateway actor, local or remote: a client inside the cluster.</summary>
-internal sealed class DirectGatewayTransport(IActorRef gateway) : GatewayTransport
+internal sealed class DirectGatewayTransport(IActorRef gateway, ActorSystem system) : GatewayTransport
 {
+    private readonly ReplyEndpoint _replies = new(system);
+
     public override Task<T> AskAsync<T>(object message, TimeSpan timeout, CancellationToken cancellationToken) =>
         gateway.Ask<T>(message, timeout, cancellationToken);
 
+    public override async Task<KvReply> SendAsync(ShardRequest request, TimeSpan timeout, CancellationToken cancellationToken) =>
+        (await _replies.CallAsync(request, (r, sender) => gateway.Tell(r, sender), timeout, cancellationToken).ConfigureAwait(false)).Reply;
+
     public override string NoAnswer(TimeSpan timeout) => $"the gateway {gateway.Path} did not answer within {Seconds(timeout)}";
+
+    public override ValueTask DisposeAsync()
+    {
+        _replies.Dispose();
+        return default;
+    }
 }
 
 /// <summary>
@@ -51,7 +69,70 @@ internal sealed class ClusterClientTransport : GatewayTransport
         _contactPoints = contactPoints;
         ClusterClientSettings settings = ClusterClientSettings.Create(system).WithInitialContacts(receptionists.ToImmutableHashSet());
         _clusterClient = system.ActorOf(ClusterClient.Props(settings), $"kvclient-{Guid.NewGuid():N}");
+        _replies = new ReplyEndpoint(system);
     }
+
+    private readonly ReplyEndpoint _replies;
+    private readonly ConcurrentDictionary<string, IActorRef?> _gateways = new();   // by node address; null while resolving
+    private readonly ConcurrentDictionary<uint, IActorRef> _leaderGateway = new(); // by shard
+
+    /// <summary>
+    /// To the Gateway on the node of the shard's leader when a reply has named it (one hop fewer for the request and
+    /// for its answer: no receptionist, no response tunnel, no forwarding to another node), else through ClusterClient.
+    /// A direct request without an answer within <see cref="DirectPatience"/> (its node may be gone) is sent again
+    /// through ClusterClient, and the shard goes back to ClusterClient until a reply names its leader again.
+    /// </summary>
+    public override async Task<KvReply> SendAsync(ShardRequest request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        uint shard = request.Shard;
+        IActorRef? direct = _leaderGateway.GetValueOrDefault(shard);
+        GatewayReply reply = direct is null
+            ? await _replies.CallAsync(request, ViaClusterClient, timeout, cancellationToken).ConfigureAwait(false)
+            : await _replies.CallAsync(request, (r, sender) => direct.Tell(r, sender), timeout, cancellationToken,
+                fallback: (r, sender) =>
+                {
+                    _leaderGateway.TryRemove(KeyValuePair.Create(shard, direct));
+                    ViaClusterClient(r, sender);
+                },
+                DirectPatience).ConfigureAwait(false);
+        Learn(shard, reply.LeaderNode);
+        return reply.Reply;
+    }
+
+    private void ViaClusterClient(ShardRequest request, IActorRef sender) =>
+        _clusterClient.Tell(new ClusterClient.Send(KvClientConfig.GatewayPath, request, localAffinity: true), sender);
+
+    /// <summary>How long a request sent straight to a leader's Gateway waits before it also goes through ClusterClient:
+    /// the Gateway's own attempt timeout, so a live Gateway that is still retrying is rarely doubled.</summary>
+    private static readonly TimeSpan DirectPatience = TimeSpan.FromSeconds(2);
+
+    private void Learn(uint shard, string leaderNode)
+    {
+        if (leaderNode.Length == 0) return;
+        if (_gateways.TryGetValue(leaderNode, out IActorRef? gateway))
+        {
+            if (gateway is not null) _leaderGateway[shard] = gateway;
+            return;
+        }
+        if (!_gateways.TryAdd(leaderNode, null)) return;      // someone else resolves it
+        _ = ResolveAsync(leaderNode);
+    }
+
+    private async Task ResolveAsync(string node)
+    {
+        try
+        {
+            IActorRef gateway = await _system.ActorSelection(node + KvClientConfig.GatewayPath).ResolveOne(ResolveTimeout).ConfigureAwait(false);
+            _gateways[node] = gateway;
+        }
+        catch (Exception e) when (e is ActorNotFoundException or AskTimeoutException or ArgumentException)
+        {
+            // Not reachable directly (or not a node address): the shard stays on ClusterClient; a later reply retries.
+            _gateways.TryRemove(node, out _);
+        }
+    }
+
+    private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
 
     // Local affinity: the receptionist that took the request hands it to the Gateway of its own node, one hop fewer.
     public override Task<T> AskAsync<T>(object message, TimeSpan timeout, CancellationToken cancellationToken) =>
@@ -62,6 +143,10 @@ internal sealed class ClusterClientTransport : GatewayTransport
     public override async ValueTask DisposeAsync()
     {
         if (_ownsSystem) await _system.Terminate().ConfigureAwait(false);
-        else _system.Stop(_clusterClient);
+        else
+        {
+            _system.Stop(_clusterClient);
+            _replies.Dispose();
+        }
     }
 }

@@ -74,7 +74,9 @@ public sealed class KvClient : IAsyncDisposable
     public static KvClient Create(IActorRef gateway, KvClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(gateway);
-        return new KvClient(new DirectGatewayTransport(gateway), options ?? KvClientOptions.Default);
+        ActorSystem system = (gateway as IInternalActorRef)?.Provider.Guardian.Underlying.System
+            ?? throw new ArgumentException("the gateway reference belongs to no ActorSystem of this process", nameof(gateway));
+        return new KvClient(new DirectGatewayTransport(gateway, system), options ?? KvClientOptions.Default);
     }
 
     /// <summary>
@@ -186,9 +188,20 @@ public sealed class KvClient : IAsyncDisposable
     /// <summary>Reads <paramref name="key"/>, linearizably.</summary>
     /// <returns>The pair, or null when the key is absent.</returns>
     /// <exception cref="KvException">InvalidArgument, TooLarge, Unavailable or Timeout.</exception>
-    public async Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, TimeSpan? deadline = null, CancellationToken cancellationToken = default)
+    public Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, TimeSpan? deadline = null, CancellationToken cancellationToken = default) =>
+        GetAsync(key, ReadConsistency.Linearizable, deadline, cancellationToken);
+
+    /// <summary>Reads <paramref name="key"/> with the given <paramref name="consistency"/>: linearizable, or serializable
+    /// (one replica's applied state, possibly behind the newest write, and cheaper: no quorum round).</summary>
+    /// <returns>The pair, or null when the key is absent.</returns>
+    /// <exception cref="KvException">InvalidArgument, TooLarge, Unavailable or Timeout.</exception>
+    public async Task<KvEntry?> GetAsync(ReadOnlyMemory<byte> key, ReadConsistency consistency, TimeSpan? deadline = null,
+        CancellationToken cancellationToken = default)
     {
-        var request = new KvRequest { Get = new GetRequest { Key = ByteString.CopyFrom(key.Span) } };
+        var request = new KvRequest
+        {
+            Get = new GetRequest { Key = ByteString.CopyFrom(key.Span), Serializable = consistency == ReadConsistency.Serializable },
+        };
         Validate(request);
         ShardSession[] sessions = await SessionsAsync(deadline, cancellationToken).ConfigureAwait(false);
         int shard = ShardMap.ShardOfKey(key.Span, sessions.Length).Value;
@@ -343,7 +356,7 @@ public sealed class KvClient : IAsyncDisposable
         try
         {
             // The Gateway answers by the deadline; the grace lets its answer (with its reason) win over the ask's timeout.
-            reply = await _transport.AskAsync<KvReply>(new ShardRequest { Shard = (uint)shard, Request = request, DeadlineMs = (uint)Math.Ceiling(remaining.TotalMilliseconds) }, remaining + AskGrace, cancellationToken)
+            reply = await _transport.SendAsync(new ShardRequest { Shard = (uint)shard, Request = request, DeadlineMs = (uint)Math.Ceiling(remaining.TotalMilliseconds) }, remaining + AskGrace, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (AskTimeoutException e)

@@ -397,7 +397,8 @@ public sealed class KvClientSessionTests : IAsyncLifetime
             {
                 sent.Enqueue(r.Request.Clone());
                 script.TryDequeue(out ErrorCode answer);
-                Sender.Tell(new KvReply { Error = answer, Message = answer.ToString(), Put = answer == ErrorCode.Ok ? new PutResult() : null });
+                var reply = new KvReply { Error = answer, Message = answer.ToString(), Put = answer == ErrorCode.Ok ? new PutResult() : null };
+                Sender.Tell(new GatewayReply { CorrelationId = r.CorrelationId, Reply = reply });
             });
         }
     }

@@ -18,7 +18,7 @@ namespace KvActors.Node.Routing;
 /// <remarks>
 /// <para>Accepts a bare <see cref="KvRequest"/> (routed by its keys, with the Gateway's deadline) or a
 /// <see cref="ShardRequest"/> (run on the named shard, whose keys are checked to belong to it); both are answered
-/// with one <see cref="KvReply"/>. Requests are validated with <see cref="KvLimits"/> first. A Txn whose keys span
+/// with one <see cref="KvReply"/>, wrapped in a <see cref="GatewayReply"/> when the ShardRequest carries a correlation id. Requests are validated with <see cref="KvLimits"/> first. A Txn whose keys span
 /// shards is refused InvalidArgument (hash tags, <see cref="ShardMap.ShardOfKey"/>, keep related keys together).
 /// A bare Range is refused too: keys are placed by hash, so a key range covers every shard and the client merges
 /// one Range per shard.</para>
@@ -43,16 +43,19 @@ public sealed class Gateway : UntypedActor, IWithTimers
     private readonly Random _jitter = new();
     private ShardDirectory _directory;
     private ActorSelection[][] _replicas = [];
+    private string[][] _nodeOfReplica = [];  // per shard, per replica index: the Akka address of its node
     private ReplicaId[] _leaders;            // per shard; None = not known
     private bool[] _warned;                  // per shard: a failed request was logged at Warning since the last success
     private long _nextId;
 
     /// <summary>One request in progress.</summary>
-    private sealed class Pending(long id, KvRequest request, IActorRef client, int shard, DateTime deadline, bool retriesWhenUnknown)
+    private sealed class Pending(long id, KvRequest request, IActorRef client, ulong correlation, int shard, DateTime deadline, bool retriesWhenUnknown)
     {
         public long Id { get; } = id;
         public KvRequest Request { get; } = request;
         public IActorRef Client { get; } = client;
+        /// <summary>The client's id for the request (<see cref="ShardRequest.CorrelationId"/>); 0 for a bare reply.</summary>
+        public ulong Correlation { get; } = correlation;
         public int Shard { get; } = shard;
         public DateTime Deadline { get; } = deadline;
         /// <summary>Reads, and writes with a session, may be sent again after an attempt with an unknown outcome.</summary>
@@ -95,7 +98,7 @@ public sealed class Gateway : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case KvRequest request: Accept(request, ShardOf(request, out string? problem), problem, _settings.RequestDeadline); break;
+            case KvRequest request: Accept(request, 0, ShardOf(request, out string? problem), problem, _settings.RequestDeadline); break;
             case ShardRequest routed: AcceptRouted(routed); break;
             case AttemptEnded ended: OnAttemptEnded(ended); break;
             case RetryRequest retry:
@@ -137,29 +140,29 @@ public sealed class Gateway : UntypedActor, IWithTimers
         }
         var asked = TimeSpan.FromMilliseconds(routed.DeadlineMs);
         TimeSpan deadline = asked > TimeSpan.Zero && asked < _settings.RequestDeadline ? asked : _settings.RequestDeadline;
-        Accept(routed.Request ?? new KvRequest(), shard, problem, deadline);
+        Accept(routed.Request ?? new KvRequest(), routed.CorrelationId, shard, problem, deadline);
     }
 
-    private void Accept(KvRequest request, int shard, string? problem, TimeSpan deadline)
+    private void Accept(KvRequest request, ulong correlation, int shard, string? problem, TimeSpan deadline)
     {
         ValidationResult validation = _limits.Validate(request);
         if (!validation.IsOk)
         {
-            Sender.Tell(Reply(validation.Error, validation.Message));
+            Answer(Sender, correlation, Reply(validation.Error, validation.Message));
             return;
         }
         if (shard < 0)
         {
-            Sender.Tell(Reply(ErrorCode.InvalidArgument, problem ?? "the request has no key to route by"));
+            Answer(Sender, correlation, Reply(ErrorCode.InvalidArgument, problem ?? "the request has no key to route by"));
             return;
         }
         if (_pending.Count >= _settings.MaxPendingRequests)
         {
-            Sender.Tell(Reply(ErrorCode.Unavailable, $"the gateway has {_settings.MaxPendingRequests} requests in progress; retry after a backoff"));
+            Answer(Sender, correlation, Reply(ErrorCode.Unavailable, $"the gateway has {_settings.MaxPendingRequests} requests in progress; retry after a backoff"));
             return;
         }
         bool retriesWhenUnknown = IsRead(request) || !request.ClientId.IsEmpty;
-        var pending = new Pending(++_nextId, request, Sender, shard, DateTime.UtcNow + deadline, retriesWhenUnknown);
+        var pending = new Pending(++_nextId, request, Sender, correlation, shard, DateTime.UtcNow + deadline, retriesWhenUnknown);
         _pending.Add(pending.Id, pending);
         SendAttempt(pending);
     }
@@ -242,9 +245,15 @@ public sealed class Gateway : UntypedActor, IWithTimers
                 break;
             default:
                 // Answered by a state machine (Ok, Conflict, or a refusal): a linearizable answer comes from the leader.
-                if (!reply.Stale) _leaders[shard] = pending.Target;
+                string leaderNode = "";
+                if (!reply.Stale)
+                {
+                    _leaders[shard] = pending.Target;
+                    int index = _directory.Shards[shard].IndexOf(pending.Target);    // the directory may have changed meanwhile
+                    if (index >= 0) leaderNode = _nodeOfReplica[shard][index];
+                }
                 _warned[shard] = false;
-                Finish(pending, reply);
+                Finish(pending, reply, leaderNode);
                 break;
         }
     }
@@ -295,12 +304,19 @@ public sealed class Gateway : UntypedActor, IWithTimers
         Finish(pending, Reply(error, message));
     }
 
-    private void Finish(Pending pending, KvReply reply)
+    private void Finish(Pending pending, KvReply reply, string leaderNode = "")
     {
         _pending.Remove(pending.Id);
         Timers.Cancel(pending);
-        pending.Client.Tell(reply);
+        Answer(pending.Client, pending.Correlation, reply, leaderNode);
     }
+
+    /// <summary>
+    /// A bare reply, or one wrapped with the client's correlation id (and the leader's node, when the leader answered).
+    /// Wrapped, not stamped: a reply from a local replica is the very object its session table keeps, and must not change.
+    /// </summary>
+    private static void Answer(IActorRef client, ulong correlation, KvReply reply, string leaderNode = "") =>
+        client.Tell(correlation == 0 ? reply : new GatewayReply { CorrelationId = correlation, Reply = reply, LeaderNode = leaderNode });
 
     private void ForgetLeader(int shard, ReplicaId replica)
     {
@@ -326,13 +342,20 @@ public sealed class Gateway : UntypedActor, IWithTimers
     private void SetDirectory(ShardDirectory directory)
     {
         var replicas = new ActorSelection[directory.ShardCount][];
+        var nodes = new string[directory.ShardCount][];
         for (int shard = 0; shard < replicas.Length; shard++)
         {
             ShardReplicas shardReplicas = directory.Shards[shard];
             replicas[shard] = new ActorSelection[shardReplicas.Paths.Length];
-            for (int i = 0; i < shardReplicas.Paths.Length; i++) replicas[shard][i] = Context.ActorSelection(shardReplicas.Paths[i]);
+            nodes[shard] = new string[shardReplicas.Paths.Length];
+            for (int i = 0; i < shardReplicas.Paths.Length; i++)
+            {
+                replicas[shard][i] = Context.ActorSelection(shardReplicas.Paths[i]);
+                nodes[shard][i] = shardReplicas.Paths[i].Address.ToString();
+            }
         }
         _replicas = replicas;
+        _nodeOfReplica = nodes;
     }
 
     /// <summary>The shard of a request's keys, or -1 with a problem (no key, a bare Range) or -2 (a Txn spanning shards).</summary>

@@ -197,6 +197,30 @@ public sealed class GatewayTests : TestKit
         foreach (TestProbe replica in _replicas) replica.HasMessages.Should().BeFalse();
     }
 
+    [Fact]
+    public void A_request_with_a_correlation_id_is_answered_with_it_and_the_node_of_the_leader_that_answered()
+    {
+        IActorRef gateway = StartGateway();
+        KvReply fromLeader = Ok(5);
+
+        gateway.Tell(new Proto.ShardRequest { Shard = 0, Request = Put("a", sequence: 1), CorrelationId = 41 }, TestActor);
+        Replica(1).ExpectMsg<KvRequest>(Wait);
+        Replica(1).Reply(NotLeader(2));
+        Replica(2).ExpectMsg<KvRequest>(Wait);
+        Replica(2).Reply(fromLeader);
+
+        Proto.GatewayReply reply = ExpectMsg<Proto.GatewayReply>(Wait);
+        reply.CorrelationId.Should().Be(41);
+        reply.Reply.Should().BeSameAs(fromLeader, "the replica's reply is wrapped, never changed (a local replica keeps it in its sessions)");
+        reply.LeaderNode.Should().Be(Replica(2).Ref.Path.Address.ToString());
+
+        gateway.Tell(new Proto.ShardRequest { Shard = 3, Request = Put("b", sequence: 2), CorrelationId = 42 }, TestActor);
+        Proto.GatewayReply refused = ExpectMsg<Proto.GatewayReply>(Wait);
+        refused.CorrelationId.Should().Be(42, "a refusal carries the correlation id too");
+        refused.Reply.Error.Should().Be(ErrorCode.InvalidArgument);
+        refused.LeaderNode.Should().BeEmpty();
+    }
+
     private TestProbe Replica(int id) => _replicas[id - 1];
 
     private IActorRef StartGateway(int shards = 1) => Sys.ActorOf(Gateway.Props(Settings, Directory(shards)));
