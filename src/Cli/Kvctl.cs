@@ -165,7 +165,7 @@ public static class Kvctl
 
         private Command Range()
         {
-            var from = new Argument<string>("FROM") { Description = "The first key, inclusive" };
+            var from = new Argument<string>("FROM") { Description = "The first key, inclusive; \"\" for from the first key" };
             var to = new Argument<string>("TO") { Description = "The key after the range, exclusive; \"\" for to the last key" };
             var limit = new Option<int>("--limit")
             {
@@ -175,7 +175,9 @@ public static class Kvctl
             var command = new Command("range", "Print the pairs in [FROM, TO) in key order") { from, to, limit };
             SetAction(command, async (parse, client, output, token) =>
             {
-                KvRangeResult range = await client.RangeAsync(parse.GetValue(from)!, parse.GetValue(to)!, parse.GetValue(limit), cancellationToken: token)
+                // Keys are at least one byte long, so the one byte 0x00 is the first key there can be.
+                string start = parse.GetValue(from) is { Length: > 0 } given ? given : "\0";
+                KvRangeResult range = await client.RangeAsync(start, parse.GetValue(to)!, parse.GetValue(limit), cancellationToken: token)
                     .ConfigureAwait(false);
                 await output.RangeAsync(range).ConfigureAwait(false);
                 return KvctlExitCode.Ok;

@@ -94,6 +94,10 @@ public sealed class KvctlTests(ReceptionistCluster cluster)
         json.GetProperty("kvs")[2].GetProperty("value").GetString().Should().Be("v2");
         json.GetProperty("more").GetBoolean().Should().BeTrue();
         json.GetProperty("count").GetInt32().Should().Be(3);
+
+        KvctlRun everything = await Kvctl("range", "", "");
+        everything.Code.Should().Be(0, everything.ToString());
+        everything.Out.Should().Contain("cli-range/0 = v0").And.Contain("cli-range/4 = v4", "an empty FROM starts at the first key and an empty TO ends at the last");
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using KvActors.Client;
@@ -26,8 +25,6 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
-    private sealed record Child(string NodeId, string LogPath, Process Process, StreamWriter Log);
-
     /// <summary>Runs the cluster until Ctrl-C / SIGTERM or until a node exits; returns the exit code.</summary>
     public async Task<int> RunAsync(TextWriter output, TextWriter error, CancellationToken cancel)
     {
@@ -42,13 +39,17 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
         await output.WriteLineAsync($"starting {nodes} nodes on {string.Join(",", endpoints)} ({shards} shards, replication {replication}); data and logs under {dataDirectory}");
-        var children = new List<Child>();
+        var children = new List<NodeChildProcess>();
         try
         {
-            for (int i = 0; i < nodes; i++) children.Add(StartChild(i, endpoints));
-            Task<Child> firstExit = Task.WhenAny(children.Select(async c => { await c.Process.WaitForExitAsync(CancellationToken.None); return c; }))
+            for (int i = 0; i < nodes; i++)
+            {
+                string nodeId = string.Create(CultureInfo.InvariantCulture, $"n{i + 1}");
+                children.Add(NodeChildProcess.Start(nodeId, endpoints[i], endpoints, Path.Combine(dataDirectory, nodeId), shards, replication, configFile));
+            }
+            Task<NodeChildProcess> firstExit = Task.WhenAny(children.Select(async c => { await c.Process.WaitForExitAsync(CancellationToken.None); return c; }))
                 .Unwrap();
-            Task ready = WaitUntilReadyAsync(endpoints, stop.Token);
+            Task ready = WaitUntilReadyAsync(endpoints, shards, stop.Token);
             Task first = await Task.WhenAny(ready, firstExit, Task.Delay(Timeout.Infinite, stop.Token));
             if (first == ready && ready.IsCompletedSuccessfully)
             {
@@ -57,10 +58,9 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
             }
             if (first == firstExit)
             {
-                Child exited = await firstExit;
+                NodeChildProcess exited = await firstExit;
                 await error.WriteLineAsync($"kvactors: node {exited.NodeId} exited with code {exited.Process.ExitCode}; the last lines of {exited.LogPath}:");
-                await exited.Log.FlushAsync(CancellationToken.None);
-                foreach (string line in Tail(exited.LogPath, 15)) await error.WriteLineAsync("  " + line);
+                foreach (string line in exited.LogTail(15)) await error.WriteLineAsync("  " + line);
                 return NodeCommands.Stopped;
             }
             await output.WriteLineAsync("stopping");
@@ -68,7 +68,7 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
         }
         finally
         {
-            await StopAllAsync(children);
+            await NodeChildProcess.StopAllAsync(children, StopTimeout);
             await output.WriteLineAsync("stopped");
         }
 
@@ -88,53 +88,9 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
         return null;
     }
 
-    private Child StartChild(int index, string[] endpoints)
-    {
-        string nodeId = string.Create(CultureInfo.InvariantCulture, $"n{index + 1}");
-        string directory = Path.Combine(dataDirectory, nodeId);
-        Directory.CreateDirectory(directory);
-        string logPath = Path.Combine(directory, "node.log");
-        var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-
-        var start = new ProcessStartInfo
-        {
-            FileName = Environment.ProcessPath!,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // Under `dotnet KvActors.Node.dll` the process is the dotnet host: run the same assembly again.
-        if (string.Equals(Path.GetFileNameWithoutExtension(start.FileName), "dotnet", StringComparison.OrdinalIgnoreCase))
-            start.ArgumentList.Add(typeof(LocalCluster).Assembly.Location);
-        foreach (string argument in (string[])["start", "--node-id", nodeId, "--port", endpoints[index][(endpoints[index].LastIndexOf(':') + 1)..],
-                     "--seeds", string.Join(",", endpoints), "--data-dir", directory,
-                     "--shards", shards.ToString(CultureInfo.InvariantCulture), "--replication", replication.ToString(CultureInfo.InvariantCulture),
-                     "--stop-when-input-closes"])
-            start.ArgumentList.Add(argument);
-        if (configFile is not null)
-        {
-            start.ArgumentList.Add("--config");
-            start.ArgumentList.Add(configFile);
-        }
-
-        var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => Write(log, e.Data);
-        process.ErrorDataReceived += (_, e) => Write(log, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return new Child(nodeId, logPath, process, log);
-    }
-
-    private static void Write(StreamWriter log, string? line)
-    {
-        if (line is null) return;
-        lock (log) log.WriteLine(line);
-    }
-
-    /// <summary>Polls the cluster's status until every shard reports a leader.</summary>
-    private async Task WaitUntilReadyAsync(string[] endpoints, CancellationToken cancel)
+    /// <summary>Polls the status of the cluster at <paramref name="endpoints"/> until each of its
+    /// <paramref name="shards"/> shards reports a leader; used by <c>local</c> and the benchmark.</summary>
+    public static async Task WaitUntilReadyAsync(IReadOnlyList<string> endpoints, int shards, CancellationToken cancel)
     {
         await using KvClient client = KvClient.Connect(endpoints, config: KvClientConfig.Silent);
         while (true)
@@ -151,49 +107,5 @@ public sealed class LocalCluster(string dataDirectory, int nodes, int shards, in
             }
             await Task.Delay(PollInterval, cancel);
         }
-    }
-
-    /// <summary>Closes every node's input (each then stops through CoordinatedShutdown) and waits; kills stragglers.</summary>
-    private static async Task StopAllAsync(List<Child> children)
-    {
-        foreach (Child child in children)
-        {
-            try
-            {
-                child.Process.StandardInput.Close();
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException)
-            {
-                // Already exited.
-            }
-        }
-        using var timeout = new CancellationTokenSource(StopTimeout);
-        foreach (Child child in children)
-        {
-            try
-            {
-                await child.Process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                child.Process.Kill(entireProcessTree: true);
-                await child.Process.WaitForExitAsync(CancellationToken.None);
-            }
-            lock (child.Log) child.Log.Dispose();
-            child.Process.Dispose();
-        }
-    }
-
-    private static IEnumerable<string> Tail(string path, int lines)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        var last = new Queue<string>();
-        while (reader.ReadLine() is { } line)
-        {
-            last.Enqueue(line);
-            if (last.Count > lines) last.Dequeue();
-        }
-        return last;
     }
 }
