@@ -86,16 +86,26 @@ internal sealed class ClusterClientTransport : GatewayTransport
     {
         uint shard = request.Shard;
         IActorRef? direct = _leaderGateway.GetValueOrDefault(shard);
-        GatewayReply reply = direct is null
-            ? await _replies.CallAsync(request, ViaClusterClient, timeout, cancellationToken).ConfigureAwait(false)
-            : await _replies.CallAsync(request, (r, sender) => direct.Tell(r, sender), timeout, cancellationToken,
-                fallback: (r, sender) =>
-                {
-                    _leaderGateway.TryRemove(KeyValuePair.Create(shard, direct));
-                    ViaClusterClient(r, sender);
-                },
-                DirectPatience).ConfigureAwait(false);
+        if (direct is null)
+        {
+            GatewayReply viaClusterClient = await _replies.CallAsync(request, ViaClusterClient, timeout, cancellationToken).ConfigureAwait(false);
+            Learn(shard, viaClusterClient.LeaderNode);
+            return viaClusterClient.Reply;
+        }
+        bool sentTwice = false;
+        GatewayReply reply = await _replies.CallAsync(request, (r, sender) => direct.Tell(r, sender), timeout, cancellationToken,
+            fallback: (r, sender) =>
+            {
+                sentTwice = true;
+                _leaderGateway.TryRemove(KeyValuePair.Create(shard, direct));
+                ViaClusterClient(r, sender);
+            },
+            DirectPatience).ConfigureAwait(false);
         Learn(shard, reply.LeaderNode);
+        // One Gateway's Unavailable says only that its own attempts did not apply: the other copy of the request may
+        // still, so for the caller the outcome is unknown (its sequence number must not be reused).
+        if (sentTwice && reply.Reply.Error == ErrorCode.Unavailable)
+            return new KvReply { Error = ErrorCode.Timeout, Message = $"{reply.Reply.Message}; the request also went to another node, where it may still apply" };
         return reply.Reply;
     }
 
