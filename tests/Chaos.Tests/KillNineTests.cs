@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using KvActors.Client;
+using KvActors.Chaos.Tests.Harness;
 using Xunit.Abstractions;
 
 namespace KvActors.Chaos.Tests;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using KvActors.Chaos.Tests.Harness;
 using Xunit.Abstractions;
 
 namespace KvActors.Chaos.Tests;

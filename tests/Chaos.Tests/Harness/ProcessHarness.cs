@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Xunit.Abstractions;
 
-namespace KvActors.Chaos.Tests;
+namespace KvActors.Chaos.Tests.Harness;
 
 /// <summary>
 /// Real processes of this repository's programs (the node and kvctl, built next to the tests), with their output kept
@@ -16,7 +16,10 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
     private readonly List<RunningProcess> _processes = [];
 
     /// <summary>Starts <paramref name="program"/> (<c>KvActors.Node</c> or <c>kvctl</c>, from the test's folder) with arguments.</summary>
-    public RunningProcess Start(string name, string program, params string[] arguments)
+    public RunningProcess Start(string name, string program, params string[] arguments) => Start(name, program, logFile: null, arguments);
+
+    /// <summary>As <see cref="Start(string, string, string[])"/>, also appending every line it prints to <paramref name="logFile"/>.</summary>
+    public RunningProcess Start(string name, string program, string? logFile, params string[] arguments)
     {
         var start = new ProcessStartInfo
         {
@@ -28,7 +31,7 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program + ".dll"));
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        var process = new RunningProcess(name, Process.Start(start)!, log);
+        var process = new RunningProcess(name, Process.Start(start)!, log, logFile);
         lock (_processes) _processes.Add(process);
         return process;
     }
@@ -59,6 +62,8 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
         {
             if (!process.Process.HasExited) process.Process.Kill(entireProcessTree: true);
             await process.Process.WaitForExitAsync();
+            process.Process.WaitForExit();      // drains the output readers before the log closes
+            process.CloseLog();
             process.Process.Dispose();
         }
     }
@@ -71,10 +76,17 @@ internal sealed class RunningProcess
     private readonly ConcurrentQueue<string> _stderr = new();
     private readonly SemaphoreSlim _lines = new(0);
 
-    public RunningProcess(string name, Process process, ITestOutputHelper log)
+    private readonly StreamWriter? _file;
+
+    public RunningProcess(string name, Process process, ITestOutputHelper log, string? logFile)
     {
         Name = name;
         Process = process;
+        if (logFile is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+            _file = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        }
         process.OutputDataReceived += (_, e) => Receive(_stdout, e.Data);
         process.ErrorDataReceived += (_, e) => Receive(_stderr, e.Data);
         process.BeginOutputReadLine();
@@ -85,6 +97,13 @@ internal sealed class RunningProcess
             if (line is null) return;
             queue.Enqueue(line);
             _lines.Release();
+            if (_file is not null)
+            {
+                lock (_file)
+                {
+                    if (_file.BaseStream.CanWrite) _file.WriteLine(line);
+                }
+            }
             try
             {
                 log.WriteLine($"[{name}] {line}");
@@ -126,6 +145,13 @@ internal sealed class RunningProcess
     {
         using Process kill = Process.Start("kill", ["-s", signal, Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
         kill.WaitForExit();
+    }
+
+    /// <summary>Closes the log file, once the process has exited and its output is drained.</summary>
+    public void CloseLog()
+    {
+        if (_file is null) return;
+        lock (_file) _file.Dispose();
     }
 
     /// <summary>Ends the process at once, as <c>kill -9</c> does: nothing is flushed, nothing shuts down.</summary>

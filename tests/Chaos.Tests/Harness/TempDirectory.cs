@@ -1,4 +1,4 @@
-namespace KvActors.Chaos.Tests;
+namespace KvActors.Chaos.Tests.Harness;
 
 /// <summary>A fresh directory under the system's temp folder, deleted when disposed (if nothing still holds a file).</summary>
 internal sealed class TempDirectory(string purpose) : IDisposable
