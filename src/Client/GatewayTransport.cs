@@ -74,7 +74,7 @@ internal sealed class ClusterClientTransport : GatewayTransport
 
     private readonly ReplyEndpoint _replies;
     private readonly ConcurrentDictionary<string, IActorRef?> _gateways = new();   // by node address; null while resolving
-    private readonly ConcurrentDictionary<uint, IActorRef> _leaderGateway = new(); // by shard
+    private readonly ConcurrentDictionary<uint, IActorRef> _leaderGateway = new(); // by shard: a value of _gateways
 
     /// <summary>
     /// To the Gateway on the node of the shard's leader when a reply has named it (one hop fewer for the request and
@@ -97,7 +97,7 @@ internal sealed class ClusterClientTransport : GatewayTransport
             fallback: (r, sender) =>
             {
                 sentTwice = true;
-                _leaderGateway.TryRemove(KeyValuePair.Create(shard, direct));
+                Forget(direct);
                 ViaClusterClient(r, sender);
             },
             DirectPatience).ConfigureAwait(false);
@@ -115,6 +115,22 @@ internal sealed class ClusterClientTransport : GatewayTransport
     /// <summary>How long a request sent straight to a leader's Gateway waits before it also goes through ClusterClient:
     /// the Gateway's own attempt timeout, so a live Gateway that is still retrying is rarely doubled.</summary>
     private static readonly TimeSpan DirectPatience = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Drops a Gateway that left a request unanswered, for every shard, and its resolution: a node that restarted has a
+    /// new Gateway at the same address, which the old reference no longer reaches.
+    /// </summary>
+    private void Forget(IActorRef gateway)
+    {
+        foreach (KeyValuePair<uint, IActorRef> route in _leaderGateway)
+        {
+            if (route.Value.Equals(gateway)) _leaderGateway.TryRemove(route);
+        }
+        foreach (KeyValuePair<string, IActorRef?> resolved in _gateways)
+        {
+            if (gateway.Equals(resolved.Value)) _gateways.TryRemove(resolved);
+        }
+    }
 
     private void Learn(uint shard, string leaderNode)
     {

@@ -49,7 +49,7 @@ internal sealed class ChaosCluster(ProcessHarness processes, string root, int no
         };
         if (configFile is not null) arguments.AddRange(["--config", configFile]);
         _paused[i] = false;
-        _running[i] = processes.Start(NodeId(i), "KvActors.Node", LogPath(i), [.. arguments]);
+        _running[i] = processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), [.. arguments]);
         await _running[i]!.WaitForLineAsync(l => l.StartsWith("started", StringComparison.Ordinal));
     }
 

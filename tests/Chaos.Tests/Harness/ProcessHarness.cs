@@ -16,10 +16,14 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
     private readonly List<RunningProcess> _processes = [];
 
     /// <summary>Starts <paramref name="program"/> (<c>KvActors.Node</c> or <c>kvctl</c>, from the test's folder) with arguments.</summary>
-    public RunningProcess Start(string name, string program, params string[] arguments) => Start(name, program, logFile: null, arguments);
+    public RunningProcess Start(string name, string program, params string[] arguments) => Launch(name, program, logFile: null, arguments);
 
     /// <summary>As <see cref="Start(string, string, string[])"/>, also appending every line it prints to <paramref name="logFile"/>.</summary>
-    public RunningProcess Start(string name, string program, string? logFile, params string[] arguments)
+    /// <remarks>A name of its own: an overload taking the log file as a third string would capture the first argument.</remarks>
+    public RunningProcess StartLogged(string name, string program, string logFile, params string[] arguments) =>
+        Launch(name, program, logFile, arguments);
+
+    private RunningProcess Launch(string name, string program, string? logFile, string[] arguments)
     {
         var start = new ProcessStartInfo
         {

@@ -5,8 +5,14 @@ internal sealed class TempDirectory(string purpose) : IDisposable
 {
     public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "kvactors-" + purpose, Guid.NewGuid().ToString("N"));
 
+    private bool _keep;
+
+    /// <summary>Leaves the directory in place when disposed (a failed run's evidence).</summary>
+    public void Keep() => _keep = true;
+
     public void Dispose()
     {
+        if (_keep) return;
         try
         {
             if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);

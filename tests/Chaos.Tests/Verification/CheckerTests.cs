@@ -78,7 +78,7 @@ public sealed class CheckerTests
     [Fact]
     public void An_acknowledged_write_the_final_reader_does_not_find_is_reported_lost()
     {
-        var h = new Script().Put(4, "k", "v1", 0, 10).Get(HistoryChecker.FinalReader, "k", null, 100, 110);
+        var h = new Script().Put(HistoryChecker.FinalReaders, "k", "v1", 0, 10).Get(3, "k", null, 100, 110);
 
         HistoryChecker.Check(h.Events).Anomalies.Should().Contain(a => a.Kind == "lost write" && a.Description.Contains("v1"));
     }

@@ -20,8 +20,14 @@ public sealed record CheckResult(int Operations, int Keys, IReadOnlyList<Anomaly
 /// </summary>
 public static class HistoryChecker
 {
-    /// <summary>The process number of the reader that reads every key once more after the cluster healed.</summary>
-    public const int FinalReader = 0;
+    /// <summary>
+    /// How many process numbers (0 up to this, exclusive) are kept for the readers that read every key once more after
+    /// the cluster healed; workload processes are numbered from here on.
+    /// </summary>
+    public const int FinalReaders = 8;
+
+    /// <summary>Whether <paramref name="process"/> is one of the final readers.</summary>
+    public static bool IsFinalReader(int process) => process is >= 0 and < FinalReaders;
 
     public static CheckResult Check(IReadOnlyList<HistoryEvent> history, long maxStatesPerKey = 5_000_000)
     {
@@ -49,7 +55,7 @@ public static class HistoryChecker
     {
         Operation[] writes = [.. ops.Where(o => o.F != HistoryEvent.Get)];
         if (writes is not [{ F: HistoryEvent.Put, Outcome: Outcome.Ok } write]) return;
-        foreach (Operation read in ops.Where(o => o is { F: HistoryEvent.Get, Process: FinalReader } && o.Invoke > write.Complete))
+        foreach (Operation read in ops.Where(o => o.F == HistoryEvent.Get && IsFinalReader(o.Process) && o.Invoke > write.Complete))
         {
             if (read.Read != write.Value)
                 anomalies.Add(new Anomaly("lost write", $"key {key}: {write.Value} was acknowledged, the final read found {read.Read ?? "nothing"}", [write, read]));
