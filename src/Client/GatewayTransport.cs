@@ -79,32 +79,37 @@ internal sealed class ClusterClientTransport : GatewayTransport
     /// <summary>
     /// To the Gateway on the node of the shard's leader when a reply has named it (one hop fewer for the request and
     /// for its answer: no receptionist, no response tunnel, no forwarding to another node), else through ClusterClient.
-    /// A direct request without an answer within <see cref="DirectPatience"/> (its node may be gone) is sent again
-    /// through ClusterClient, and the shard goes back to ClusterClient until a reply names its leader again.
+    /// A request without an answer within <see cref="Patience"/> (its node may be gone) goes once more to each other
+    /// Gateway this client knows, then through ClusterClient: ClusterClient notices a dead receptionist only after its
+    /// heartbeat pause, and the other Gateways forward to whichever replica leads now.
     /// </summary>
     public override async Task<KvReply> SendAsync(ShardRequest request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         uint shard = request.Shard;
-        IActorRef? direct = _leaderGateway.GetValueOrDefault(shard);
-        if (direct is null)
+        IActorRef? leader = _leaderGateway.GetValueOrDefault(shard);
+        var ways = new List<Action<ShardRequest, IActorRef>>();
+        if (leader is not null) ways.Add((r, sender) => leader.Tell(r, sender));
+        foreach (IActorRef? other in _gateways.Values.Distinct())
         {
-            GatewayReply viaClusterClient = await _replies.CallAsync(request, ViaClusterClient, timeout, cancellationToken).ConfigureAwait(false);
-            Learn(shard, viaClusterClient.LeaderNode);
-            return viaClusterClient.Reply;
-        }
-        bool sentTwice = false;
-        GatewayReply reply = await _replies.CallAsync(request, (r, sender) => direct.Tell(r, sender), timeout, cancellationToken,
-            fallback: (r, sender) =>
+            if (other is null || other.Equals(leader)) continue;
+            ways.Add((r, sender) =>
             {
-                sentTwice = true;
-                Forget(direct);
-                ViaClusterClient(r, sender);
-            },
-            DirectPatience).ConfigureAwait(false);
+                if (leader is not null) Forget(leader);
+                other.Tell(r, sender);
+            });
+        }
+        ways.Add((r, sender) =>
+        {
+            if (leader is not null) Forget(leader);
+            ViaClusterClient(r, sender);
+        });
+        if (leader is null && ways.Count > 1) ways.Reverse();    // no leader known: ClusterClient first, as it may know better
+        int sent = 0;
+        GatewayReply reply = await _replies.CallAsync(request, ways, timeout, cancellationToken, Patience, count => sent = count).ConfigureAwait(false);
         Learn(shard, reply.LeaderNode);
-        // One Gateway's Unavailable says only that its own attempts did not apply: the other copy of the request may
+        // One Gateway's Unavailable says only that its own attempts did not apply: another copy of the request may
         // still, so for the caller the outcome is unknown (its sequence number must not be reused).
-        if (sentTwice && reply.Reply.Error == ErrorCode.Unavailable)
+        if (sent > 1 && reply.Reply.Error == ErrorCode.Unavailable)
             return new KvReply { Error = ErrorCode.Timeout, Message = $"{reply.Reply.Message}; the request also went to another node, where it may still apply" };
         return reply.Reply;
     }
@@ -112,9 +117,9 @@ internal sealed class ClusterClientTransport : GatewayTransport
     private void ViaClusterClient(ShardRequest request, IActorRef sender) =>
         _clusterClient.Tell(new ClusterClient.Send(KvClientConfig.GatewayPath, request, localAffinity: true), sender);
 
-    /// <summary>How long a request sent straight to a leader's Gateway waits before it also goes through ClusterClient:
-    /// the Gateway's own attempt timeout, so a live Gateway that is still retrying is rarely doubled.</summary>
-    private static readonly TimeSpan DirectPatience = TimeSpan.FromSeconds(2);
+    /// <summary>How long a request waits for an answer before it also goes another way: the Gateway's own attempt
+    /// timeout, so a live Gateway that is still retrying is rarely doubled.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Drops a Gateway that left a request unanswered, for every shard, and its resolution: a node that restarted has a

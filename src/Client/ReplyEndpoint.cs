@@ -33,13 +33,20 @@ internal sealed class ReplyEndpoint : IDisposable
     /// <param name="send">Sends it with the given sender.</param>
     /// <param name="timeout">How long to wait for the reply in all.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <param name="fallback">When not null: sends the same request (same correlation id, same session and sequence,
-    /// so it applies at most once) another way if no reply came within <paramref name="fallbackAfter"/>; the first
-    /// reply wins.</param>
-    /// <param name="fallbackAfter">How long the first way has before <paramref name="fallback"/> is used.</param>
     /// <exception cref="AskTimeoutException">No reply within the timeout.</exception>
-    public async Task<GatewayReply> CallAsync(ShardRequest request, Action<ShardRequest, IActorRef> send, TimeSpan timeout, CancellationToken cancellationToken,
-        Action<ShardRequest, IActorRef>? fallback = null, TimeSpan fallbackAfter = default)
+    public Task<GatewayReply> CallAsync(ShardRequest request, Action<ShardRequest, IActorRef> send, TimeSpan timeout, CancellationToken cancellationToken) =>
+        CallAsync(request, [send], timeout, cancellationToken, patience: timeout);
+
+    /// <summary>
+    /// As <see cref="CallAsync(ShardRequest, Action{ShardRequest, IActorRef}, TimeSpan, CancellationToken)"/>, sending
+    /// the request the first of <paramref name="ways"/> and, each time <paramref name="patience"/> passes without a
+    /// reply, once more the next way. Every copy has the same correlation id, session and sequence, so the request
+    /// applies at most once; the first reply wins. <paramref name="sent"/>, when given, is told after each send how many
+    /// ways the request has gone.
+    /// </summary>
+    /// <exception cref="AskTimeoutException">No reply within the timeout.</exception>
+    public async Task<GatewayReply> CallAsync(ShardRequest request, IReadOnlyList<Action<ShardRequest, IActorRef>> ways, TimeSpan timeout,
+        CancellationToken cancellationToken, TimeSpan patience, Action<int>? sent = null)
     {
         ulong id = (ulong)Interlocked.Increment(ref _next);
         var reply = new TaskCompletionSource<GatewayReply>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -47,20 +54,19 @@ internal sealed class ReplyEndpoint : IDisposable
         try
         {
             request.CorrelationId = id;
-            send(request, Actor);
-            if (fallback is not null && fallbackAfter < timeout)
+            for (int way = 0; ; way++)
             {
-                using var firstWay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                if (await Task.WhenAny(reply.Task, Task.Delay(fallbackAfter, firstWay.Token)).ConfigureAwait(false) != reply.Task)
+                ways[way](request, Actor);
+                sent?.Invoke(way + 1);
+                if (way == ways.Count - 1 || patience >= timeout) break;
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (await Task.WhenAny(reply.Task, Task.Delay(patience, wait.Token)).ConfigureAwait(false) == reply.Task)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    fallback(request, Actor);
-                    timeout -= fallbackAfter;
+                    await wait.CancelAsync().ConfigureAwait(false);
+                    break;
                 }
-                else
-                {
-                    await firstWay.CancelAsync().ConfigureAwait(false);
-                }
+                cancellationToken.ThrowIfCancellationRequested();
+                timeout -= patience;
             }
             return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
         }
