@@ -87,31 +87,32 @@ internal sealed class ClusterClientTransport : GatewayTransport
     {
         uint shard = request.Shard;
         IActorRef? leader = _leaderGateway.GetValueOrDefault(shard);
-        var ways = new List<Action<ShardRequest, IActorRef>>();
-        if (leader is not null) ways.Add((r, sender) => leader.Tell(r, sender));
-        foreach (IActorRef? other in _gateways.Values.Distinct())
-        {
-            if (other is null || other.Equals(leader)) continue;
-            ways.Add((r, sender) =>
-            {
-                if (leader is not null) Forget(leader);
-                other.Tell(r, sender);
-            });
-        }
-        ways.Add((r, sender) =>
-        {
-            if (leader is not null) Forget(leader);
-            ViaClusterClient(r, sender);
-        });
-        if (leader is null && ways.Count > 1) ways.Reverse();    // no leader known: ClusterClient first, as it may know better
-        int sent = 0;
-        GatewayReply reply = await _replies.CallAsync(request, ways, timeout, cancellationToken, Patience, count => sent = count).ConfigureAwait(false);
+        IActorRef[]? others = null;      // listed only when the first way went unanswered: rare
+        (GatewayReply reply, int sent) = await _replies.CallAsync(request, SendWay, timeout, cancellationToken, Patience).ConfigureAwait(false);
         Learn(shard, reply.LeaderNode);
         // One Gateway's Unavailable says only that its own attempts did not apply: another copy of the request may
         // still, so for the caller the outcome is unknown (its sequence number must not be reused).
         if (sent > 1 && reply.Reply.Error == ErrorCode.Unavailable)
             return new KvReply { Error = ErrorCode.Timeout, Message = $"{reply.Reply.Message}; the request also went to another node, where it may still apply" };
         return reply.Reply;
+
+        // Way 0: the leader's Gateway, else ClusterClient (no leader known: it may know better than our list). Then
+        // every other known Gateway, then ClusterClient when it was not the first.
+        bool SendWay(int way, ShardRequest r, IActorRef sender)
+        {
+            if (way == 0)
+            {
+                if (leader is null) ViaClusterClient(r, sender);
+                else leader.Tell(r, sender);
+                return true;
+            }
+            if (way == 1 && leader is not null) Forget(leader);
+            others ??= [.. _gateways.Values.OfType<IActorRef>().Distinct().Where(g => !g.Equals(leader))];
+            if (way - 1 < others.Length) others[way - 1].Tell(r, sender);
+            else if (way - 1 == others.Length && leader is not null) ViaClusterClient(r, sender);
+            else return false;
+            return true;
+        }
     }
 
     private void ViaClusterClient(ShardRequest request, IActorRef sender) =>

@@ -34,19 +34,23 @@ internal sealed class ReplyEndpoint : IDisposable
     /// <param name="timeout">How long to wait for the reply in all.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <exception cref="AskTimeoutException">No reply within the timeout.</exception>
-    public Task<GatewayReply> CallAsync(ShardRequest request, Action<ShardRequest, IActorRef> send, TimeSpan timeout, CancellationToken cancellationToken) =>
-        CallAsync(request, [send], timeout, cancellationToken, patience: timeout);
+    public async Task<GatewayReply> CallAsync(ShardRequest request, Action<ShardRequest, IActorRef> send, TimeSpan timeout, CancellationToken cancellationToken) =>
+        (await CallAsync(request, (_, r, sender) =>
+        {
+            send(r, sender);
+            return true;
+        }, timeout, cancellationToken, patience: timeout).ConfigureAwait(false)).Reply;
 
     /// <summary>
     /// As <see cref="CallAsync(ShardRequest, Action{ShardRequest, IActorRef}, TimeSpan, CancellationToken)"/>, sending
-    /// the request the first of <paramref name="ways"/> and, each time <paramref name="patience"/> passes without a
-    /// reply, once more the next way. Every copy has the same correlation id, session and sequence, so the request
-    /// applies at most once; the first reply wins. <paramref name="sent"/>, when given, is told after each send how many
-    /// ways the request has gone.
+    /// the request way 0 of <paramref name="sendWay"/> and, each time <paramref name="patience"/> passes without a
+    /// reply, the next way, until <paramref name="sendWay"/> answers that it has no more. Every copy has the same
+    /// correlation id, session and sequence, so the request applies at most once; the first reply wins.
     /// </summary>
+    /// <returns>The reply, and how many ways the request went.</returns>
     /// <exception cref="AskTimeoutException">No reply within the timeout.</exception>
-    public async Task<GatewayReply> CallAsync(ShardRequest request, IReadOnlyList<Action<ShardRequest, IActorRef>> ways, TimeSpan timeout,
-        CancellationToken cancellationToken, TimeSpan patience, Action<int>? sent = null)
+    public async Task<(GatewayReply Reply, int Sent)> CallAsync(ShardRequest request, Func<int, ShardRequest, IActorRef, bool> sendWay,
+        TimeSpan timeout, CancellationToken cancellationToken, TimeSpan patience)
     {
         ulong id = (ulong)Interlocked.Increment(ref _next);
         var reply = new TaskCompletionSource<GatewayReply>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -54,11 +58,10 @@ internal sealed class ReplyEndpoint : IDisposable
         try
         {
             request.CorrelationId = id;
-            for (int way = 0; ; way++)
+            sendWay(0, request, Actor);
+            int sent = 1;
+            while (patience < timeout)
             {
-                ways[way](request, Actor);
-                sent?.Invoke(way + 1);
-                if (way == ways.Count - 1 || patience >= timeout) break;
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 if (await Task.WhenAny(reply.Task, Task.Delay(patience, wait.Token)).ConfigureAwait(false) == reply.Task)
                 {
@@ -67,8 +70,10 @@ internal sealed class ReplyEndpoint : IDisposable
                 }
                 cancellationToken.ThrowIfCancellationRequested();
                 timeout -= patience;
+                if (!sendWay(sent, request, Actor)) break;
+                sent++;
             }
-            return await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return (await reply.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false), sent);
         }
         catch (TimeoutException e)
         {

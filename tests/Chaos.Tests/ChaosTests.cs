@@ -39,8 +39,7 @@ public sealed class ChaosTests(ITestOutputHelper log)
         }
         string summary = $"chaos: {outcomes.Count} histories, {outcomes.Sum(o => o.Operations)} ops, {outcomes.Sum(o => o.Faults)} faults, " +
                          $"{outcomes.Sum(o => o.Check.Anomalies.Count)} anomalies";
-        log.WriteLine(summary);
-        Console.WriteLine(summary);
+        ChaosRun.Say(log, summary);
     }
 
     private static IEnumerable<Scenario> Scenarios(int seed)

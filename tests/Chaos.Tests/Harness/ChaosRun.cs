@@ -106,7 +106,8 @@ internal static class ChaosRun
         return new RunOutcome(scenario.Name, check.Operations, faults, check, folder);
     }
 
-    private static void Say(ITestOutputHelper log, string line)
+    /// <summary>A line for the test log and for the console (which <c>dotnet test</c> shows and scripts read).</summary>
+    public static void Say(ITestOutputHelper log, string line)
     {
         log.WriteLine(line);
         Console.WriteLine(line);

@@ -49,7 +49,7 @@ internal sealed class BankWorkload(int accounts, int processes, int seed) : IWor
                 if (random.Next(3) == 0) await ReadAllAsync(clients, client);
                 else await TransferAsync(clients, client, random);
             }
-            catch (Exception e) when (e is KvException or OperationCanceledException or Akka.Actor.AskTimeoutException)
+            catch (Exception e) when (ClientProcesses.Completion(e, isRead: true) is not null)
             {
                 // A refused or unknown transfer: the history has the reads it made; the invariant does not care.
             }
@@ -110,13 +110,9 @@ internal sealed class BankWorkload(int accounts, int processes, int seed) : IWor
             clients.CountOk();
             if (!succeeded.Value) succeeded = null;
         }
-        catch (KvException e) when (e.Error is ErrorCode.Unavailable or ErrorCode.InvalidArgument or ErrorCode.TooLarge)
+        catch (Exception e) when (ClientProcesses.Completion(e, isRead: false) is { } failed)
         {
-            type = HistoryEvent.Fail;
-        }
-        catch (Exception e) when (e is KvException or OperationCanceledException or Akka.Actor.AskTimeoutException)
-        {
-            type = HistoryEvent.Info;
+            type = failed;
         }
         long end = clients.History.Now();
         clients.History.Add(HistoryEvent.Completed(process, type, HistoryEvent.Cas, Account(from), end, succeeded: succeeded));

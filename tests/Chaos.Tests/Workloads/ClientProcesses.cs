@@ -31,6 +31,18 @@ internal sealed class ClientProcesses(ActorSystem system, IReadOnlyList<string> 
     public KvClient NewClient() => KvClient.Create(system, endpoints, new KvClientOptions { RequestDeadline = OperationDeadline });
 
     /// <summary>
+    /// How an operation that threw <paramref name="e"/> completes in the history: <c>fail</c> when it certainly did not
+    /// apply (refused before anything applied, or a read, which changes nothing), else <c>info</c> (outcome unknown);
+    /// null for an exception that is not a client's answer, which the caller lets through.
+    /// </summary>
+    public static string? Completion(Exception e, bool isRead) => e switch
+    {
+        KvException { Error: ErrorCode.Unavailable or ErrorCode.InvalidArgument or ErrorCode.TooLarge } => HistoryEvent.Fail,
+        KvException or OperationCanceledException or AskTimeoutException => isRead ? HistoryEvent.Fail : HistoryEvent.Info,
+        _ => null,
+    };
+
+    /// <summary>
     /// Runs <paramref name="operation"/> for process <paramref name="process"/>, recording it. Returns the completion type
     /// (<c>ok</c>, <c>fail</c> or <c>info</c>) and the operation's result when ok.
     /// </summary>
@@ -47,14 +59,9 @@ internal sealed class ClientProcesses(ActorSystem system, IReadOnlyList<string> 
             Interlocked.Increment(ref _ok);
             return (HistoryEvent.Ok, result);
         }
-        catch (KvException e) when (e.Error is ErrorCode.Unavailable or ErrorCode.InvalidArgument or ErrorCode.TooLarge)
+        catch (Exception e) when (Completion(e, isRead: invoke.F == HistoryEvent.Get) is { } failed)
         {
-            type = HistoryEvent.Fail;            // refused before anything applied
-        }
-        catch (Exception e) when (e is KvException or OperationCanceledException or AskTimeoutException)
-        {
-            // A read never changes anything: its failure is certain. A write's outcome is unknown.
-            type = invoke.F == HistoryEvent.Get ? HistoryEvent.Fail : HistoryEvent.Info;
+            type = failed;
         }
         history.Add(HistoryEvent.Completed(process, type, invoke.F, invoke.Key, history.Now()));
         return (type, result);

@@ -10,7 +10,7 @@ internal interface IWorkload
     /// <summary>Runs the client processes until <paramref name="stop"/> is cancelled.</summary>
     Task RunAsync(ClientProcesses clients, CancellationToken stop);
 
-    /// <summary>After healing: reads back everything the run touched, as the final reader (process 0).</summary>
+    /// <summary>After healing: reads back everything the run touched, as the final readers (processes below <see cref="HistoryChecker.FinalReaders"/>).</summary>
     Task FinalReadAsync(ClientProcesses clients, CancellationToken cancellationToken);
 
     /// <summary>Checks beyond the history's own (e.g. the bank total).</summary>
