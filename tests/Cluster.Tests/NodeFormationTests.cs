@@ -8,7 +8,8 @@ namespace KvActors.Cluster.Tests;
 /// <summary>
 /// Seed-node deployment with real nodes (<see cref="KvNode"/>): a cluster forms from its seed list alone with
 /// deterministic placement, a restarted node keeps its identity and data, a wiped seed comes back as a new replica,
-/// and a node whose settings disagree with the cluster or that reaches no seed refuses to start and writes nothing.
+/// a node whose settings disagree with the cluster or that reaches no seed refuses to start and writes nothing, and a
+/// restarted first seed founds the Akka cluster only when no other may be running.
 /// </summary>
 public sealed class NodeFormationTests
 {
@@ -139,5 +140,41 @@ public sealed class NodeFormationTests
         await decided.Should().ThrowAsync<NodeStartException>().WithMessage($"*seeds {nodes.Endpoints[1]} did not answer within 3 s*");
         string[] written = Directory.Exists(nodes.DataDirectory(0)) ? Directory.GetFiles(nodes.DataDirectory(0)) : [];
         written.Should().BeEmpty("a node that refuses to start leaves its data directory as it found it");
+    }
+
+    [Fact]
+    public async Task A_whole_cluster_restarted_founds_at_once_because_every_other_seed_says_it_is_in_no_cluster()
+    {
+        // found-alone-after far beyond the wait: only the every-seed-says-no path can found the cluster in time.
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 3, shards: 4, replication: 3,
+            "kvactors.node { found-alone-after = 10m, formation-retry-interval = 200ms }");
+        await nodes.StartAllAsync();
+        await nodes.AwaitLeadersAsync();
+        for (int i = 0; i < 3; i++) await nodes.StopAsync(i);
+
+        for (int i = 2; i >= 0; i--) nodes.Start(i);      // the first seed last: the others are already asking to join
+
+        await TestCluster.AwaitAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(i =>
+            Akka.Cluster.Cluster.Get(nodes.System(i)).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 3)));
+        await nodes.AwaitLeadersAsync();
+    }
+
+    [Fact]
+    public async Task A_restarted_first_seed_that_no_other_seed_answers_founds_alone_only_after_found_alone_after()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 2, shards: 2, replication: 1,
+            "kvactors.node { found-alone-after = 3s, formation-retry-interval = 200ms }");
+        await nodes.StartAllAsync();
+        await nodes.StopAsync(1);
+        await nodes.StopAsync(0);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        nodes.Start(0);                                   // node 1 stays down: nobody answers
+        var member = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(nodes.System(0)).RegisterOnMemberUp(() => member.TrySetResult());
+        await member.Task.WaitAsync(TestCluster.Wait);
+
+        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(3),
+            "a first seed that was a member before must not found a cluster of its own while another may be running out of reach");
     }
 }

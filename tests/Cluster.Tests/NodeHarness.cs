@@ -50,7 +50,7 @@ public sealed class NodeHarness : IAsyncDisposable
     {
         options ??= Options(index);
         ClusterIdentity? identity = KvNode.Check(options);
-        ActorSystem system = ActorSystem.Create(NodePaths.SystemName, KvNode.Setup(options, _overlays));
+        ActorSystem system = ActorSystem.Create(NodePaths.SystemName, KvNode.Setup(options, identity, _overlays));
         _systems[index] = system;
         return _nodes[index] = KvNode.Start(system, options, identity);
     }

@@ -36,13 +36,14 @@ public sealed class KvNode
     /// <summary>
     /// The configuration of the ActorSystem for <paramref name="options"/>: its endpoint and seeds, then
     /// <paramref name="overlays"/> (HOCON text, earlier wins), then the node defaults and SQLite in its data directory.
+    /// <paramref name="identity"/> is what <see cref="Check"/> returned: a node that was a member before joins differently.
     /// </summary>
-    public static Config Config(NodeOptions options, params string[] overlays) =>
-        options.AkkaConfig().WithFallback(KvActorsConfig.ForSqlite(options.DataDirectory, overlays));
+    public static Config Config(NodeOptions options, ClusterIdentity? identity, params string[] overlays) =>
+        options.AkkaConfig(memberBefore: identity is not null).WithFallback(KvActorsConfig.ForSqlite(options.DataDirectory, overlays));
 
     /// <summary>What the ActorSystem for <paramref name="options"/> is created with: <see cref="Config"/> and the journal's setup.</summary>
-    public static ActorSystemSetup Setup(NodeOptions options, params string[] overlays) =>
-        KvActorsConfig.SqliteSetup(options.DataDirectory, Config(options, overlays));
+    public static ActorSystemSetup Setup(NodeOptions options, ClusterIdentity? identity, params string[] overlays) =>
+        KvActorsConfig.SqliteSetup(options.DataDirectory, Config(options, identity, overlays));
 
     /// <summary>
     /// Checks <paramref name="options"/> against what the data directory records. Returns the recorded identity
@@ -77,6 +78,10 @@ public sealed class KvNode
         var nodeSettings = NodeSettings.From(system.Settings.Config);
         int shards = identity?.Shards ?? options.Shards;
 
+        system.ActorOf(QuarantineWatcher.Props(options.NodeId), NodePaths.QuarantineWatcher);
+        if (identity is not null && options.IsFirstSeed && options.Seeds.Count > 1)
+            system.ActorOf(ClusterFounder.Props(options, nodeSettings), NodePaths.Founder);
+        if (options.Seeds.Count > 1) system.ActorOf(IslandWatcher.Props(options, nodeSettings), NodePaths.IslandWatcher);
         var self = new NodeInfo { NodeId = options.NodeId, Endpoint = options.Endpoint };
         IActorRef directory = system.ActorOf(NodeDirectory.Props(self, identity?.Seeds ?? options.Seeds), NodePaths.Directory);
         IActorRef host = system.ActorOf(ReplicaHost.Props(replicaSettings, directory, options.DataDirectory), NodePaths.Replicas);

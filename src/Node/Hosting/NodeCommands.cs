@@ -19,7 +19,7 @@ public static class NodeCommands
     /// <summary>Exit code: a malformed command line.</summary>
     public const int Usage = 2;
 
-    /// <summary>Exit code: the node stopped on its own (downed by the cluster, or a replica failed).</summary>
+    /// <summary>Exit code: the node stopped on its own (a replica or the host failed); a downed node restarts itself instead.</summary>
     public const int Stopped = 3;
 
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
@@ -41,6 +41,10 @@ public static class NodeCommands
         var nodeId = new Option<string>("--node-id") { Description = "The node's short name, e.g. n1", Required = true };
         var port = new Option<int>("--port") { Description = "The TCP port the node binds and advertises", Required = true };
         var seeds = new Option<string>("--seeds") { Description = "The seed nodes, host:port,... (a node not among them joins an existing cluster)", Required = true };
+        var bindPort = new Option<int?>("--bind-port")
+        {
+            Description = "The TCP port the node listens on when others reach it on --port through a forward, NAT or proxy",
+        };
         var host = new Option<string>("--host") { Description = "The address the node binds and advertises", DefaultValueFactory = _ => "127.0.0.1" };
         var stopWithInput = new Option<bool>("--stop-when-input-closes")
         {
@@ -49,7 +53,7 @@ public static class NodeCommands
         };
         var start = new Command("start", "Run one node of a cluster (the seed-node deployment)")
         {
-            nodeId, port, seeds, dataDir, host, shards, replication, config, stopWithInput,
+            nodeId, port, seeds, dataDir, host, bindPort, shards, replication, config, stopWithInput,
         };
         start.SetAction(async (result, cancel) =>
         {
@@ -64,7 +68,7 @@ public static class NodeCommands
                 return Usage;
             }
             var options = new NodeOptions(result.GetValue(nodeId)!, result.GetValue(host)!, result.GetValue(port), seedList,
-                Path.GetFullPath(result.GetValue(dataDir)!), result.GetValue(shards), result.GetValue(replication));
+                Path.GetFullPath(result.GetValue(dataDir)!), result.GetValue(shards), result.GetValue(replication), result.GetValue(bindPort));
             return await NodeProcess.RunAsync(options, result.GetValue(config), result.GetValue(stopWithInput), output, error, cancel);
         });
 

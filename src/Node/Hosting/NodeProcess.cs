@@ -15,6 +15,10 @@ namespace KvActors.Node.Hosting;
 public static class NodeProcess
 {
     /// <summary>Runs one node until it is stopped; returns the process exit code (<see cref="NodeCommands"/>).</summary>
+    /// <remarks>
+    /// A node the cluster downed, that a member quarantined, or that was in the smaller of two clusters restarts
+    /// itself on the same data and rejoins (<see cref="NodeSettings.RejoinAfter"/>): it heals without an operator.
+    /// </remarks>
     /// <param name="options">The node's options.</param>
     /// <param name="configFile">An operator's HOCON file over the defaults, or null.</param>
     /// <param name="stopWhenInputCloses">Stop when standard input reaches its end (a parent process went away).</param>
@@ -24,17 +28,50 @@ public static class NodeProcess
     public static async Task<int> RunAsync(NodeOptions options, string? configFile, bool stopWhenInputCloses, TextWriter output,
         TextWriter error, CancellationToken cancel)
     {
-        ClusterIdentity? identity;
         string[] overlays;
         try
         {
-            identity = KvNode.Check(options);
             overlays = configFile is null ? [] : [await File.ReadAllTextAsync(configFile, cancel)];
         }
-        catch (Exception e) when (e is NodeStartException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"kvactors: node {options.NodeId} cannot start: {e.Message}");
             return NodeCommands.Refused;
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        if (stopWhenInputCloses) StopWhenInputCloses(stop);
+
+        while (true)
+        {
+            (int code, CoordinatedShutdown.Reason? reason) = await RunOnceAsync(options, overlays, output, error, stop.Token);
+            if (reason is not (CoordinatedShutdown.ClusterDowningReason or RejoinReason) || stop.IsCancellationRequested) return code;
+            TimeSpan pause = NodeSettings.From(KvNode.Config(options, null, overlays)).RejoinAfter;
+            await output.WriteLineAsync(
+                $"node {options.NodeId} stopped: {Describe(reason)}; restarting on the same data in {pause.TotalSeconds:0.#} s to rejoin");
+            try
+            {
+                await Task.Delay(pause, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return NodeCommands.Ok;
+            }
+        }
+    }
+
+    /// <summary>Runs the node once, until its ActorSystem stops; returns the exit code and why it stopped.</summary>
+    private static async Task<(int Code, CoordinatedShutdown.Reason? Reason)> RunOnceAsync(NodeOptions options, string[] overlays,
+        TextWriter output, TextWriter error, CancellationToken stop)
+    {
+        ClusterIdentity? identity;
+        try
+        {
+            identity = KvNode.Check(options);
+        }
+        catch (NodeStartException e)
+        {
+            await error.WriteLineAsync($"kvactors: node {options.NodeId} cannot start: {e.Message}");
+            return (NodeCommands.Refused, null);
         }
 
         KvNode? node = null;
@@ -43,7 +80,7 @@ public static class NodeProcess
         builder.Logging.ClearProviders();       // Akka logs to stdout itself; the host's own lines would only repeat it
         builder.Services.AddAkka(NodePaths.SystemName, (akka, _) =>
         {
-            akka.AddHocon(KvNode.Config(options, overlays), HoconAddMode.Prepend);
+            akka.AddHocon(KvNode.Config(options, identity, overlays), HoconAddMode.Prepend);
             akka.AddSetup(SqliteFiles.JournalSetup(options.DataDirectory));
             akka.WithActors((actorSystem, _) =>
             {
@@ -52,10 +89,9 @@ public static class NodeProcess
             });
         });
         using IHost host = builder.Build();
-        await host.StartAsync(cancel);
+        await host.StartAsync(stop);
         IHostApplicationLifetime lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
-        using CancellationTokenRegistration stopOnCancel = cancel.Register(lifetime.StopApplication);
-        if (stopWhenInputCloses) StopWhenInputCloses(lifetime);
+        using CancellationTokenRegistration stopOnCancel = stop.Register(lifetime.StopApplication);
 
         Task stopped = host.WaitForShutdownAsync(CancellationToken.None);
         if (await Task.WhenAny(node!.Identity, stopped) == node.Identity)
@@ -71,29 +107,31 @@ public static class NodeProcess
                 await error.WriteLineAsync($"kvactors: node {options.NodeId} cannot start: {e.Message}");
                 lifetime.StopApplication();
                 await stopped;
-                return NodeCommands.Refused;
+                return (NodeCommands.Refused, null);
             }
         }
         await stopped;
         CoordinatedShutdown.Reason? reason = system is null ? null : CoordinatedShutdown.Get(system).ShutdownReason;
-        if (reason is null or CoordinatedShutdown.ClrExitReason or CoordinatedShutdown.ActorSystemTerminateReason) return NodeCommands.Ok;
-        await error.WriteLineAsync($"kvactors: node {options.NodeId} stopped on its own ({Describe(reason)}); see its log");
-        return NodeCommands.Stopped;
+        if (reason is null or CoordinatedShutdown.ClrExitReason or CoordinatedShutdown.ActorSystemTerminateReason) return (NodeCommands.Ok, reason);
+        if (reason is not (CoordinatedShutdown.ClusterDowningReason or RejoinReason) || stop.IsCancellationRequested)
+            await error.WriteLineAsync($"kvactors: node {options.NodeId} stopped on its own ({Describe(reason)}); see its log");
+        return (NodeCommands.Stopped, reason);
     }
 
     private static string Describe(CoordinatedShutdown.Reason reason) => reason switch
     {
-        CoordinatedShutdown.ClusterDowningReason => "the cluster downed it: it was unreachable from the majority",
+        CoordinatedShutdown.ClusterDowningReason => "the cluster downed it (its split brain resolver: it was cut off from the majority, or the network was too unstable to tell)",
         CoordinatedShutdown.ClusterLeavingReason => "it left the cluster",
         CoordinatedShutdown.ClusterJoinUnsuccessfulReason => "it could not join the cluster through its seeds",
+        RejoinReason rejoin => rejoin.Description,
         _ => reason.GetType().Name,
     };
 
-    private static void StopWhenInputCloses(IHostApplicationLifetime lifetime) =>
+    private static void StopWhenInputCloses(CancellationTokenSource stop) =>
         _ = Task.Run(async () =>
         {
             using var input = new StreamReader(Console.OpenStandardInput());
             await input.ReadToEndAsync();
-            lifetime.StopApplication();
+            await stop.CancelAsync();
         });
 }

@@ -11,6 +11,15 @@ public sealed record NodeSettings
     /// <summary>How long a node without an identity waits for the seeds before it refuses to start.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a node the cluster downed or quarantined waits before it restarts itself and rejoins.</summary>
+    public TimeSpan RejoinAfter { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long the first seed, restarted, tries to join a running cluster before it founds one by itself although
+    /// some other seed did not answer (<see cref="Placement.ClusterFounder"/>).
+    /// </summary>
+    public TimeSpan FoundAloneAfter { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Reads <c>kvactors.node</c> from <paramref name="config"/>.</summary>
     /// <exception cref="ConfigurationException">A key is missing or not a positive duration; the message names it.</exception>
     public static NodeSettings From(Config config)
@@ -20,9 +29,8 @@ public sealed record NodeSettings
         {
             FormationRetryInterval = c.PositiveDuration("formation-retry-interval"),
             JoinTimeout = c.PositiveDuration("join-timeout"),
+            RejoinAfter = c.PositiveDuration("rejoin-after"),
+            FoundAloneAfter = c.PositiveDuration("found-alone-after"),
         };
     }
-
-    private static TimeSpan Positive(Config c, string key) =>
-        c.GetTimeSpan(key) is var span && span > TimeSpan.Zero ? span : throw new ConfigurationException($"kvactors.node.{key} must be a positive duration");
 }

@@ -116,6 +116,8 @@ public sealed partial class ReplicaActor
             {
                 case SaveSnapshotSuccess success:
                     UnbecomeStacked();
+                    _log.Info("Shard {Shard} replica {Replica}: installed the leader's snapshot at index {Index} (term {Term}); it had fallen behind the leader's compacted log",
+                        _address.Shard, _address.Replica, snapshot.Metadata.Last.Index.Value, snapshot.Metadata.Last.Term.Value);
                     DeleteMessages(success.Metadata.SequenceNr);
                     DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
                     Stash.UnstashAll();

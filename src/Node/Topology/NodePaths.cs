@@ -25,6 +25,15 @@ public static class NodePaths
     /// <summary>The cluster status service behind <c>kvctl status</c>: <c>/user/status</c>.</summary>
     public const string Status = "status";
 
+    /// <summary>The actor that restarts the node when a member quarantined it (<c>/user/quarantine-watcher</c>).</summary>
+    public const string QuarantineWatcher = "quarantine-watcher";
+
+    /// <summary>The actor that decides when a restarted first seed founds the Akka cluster (<c>/user/founder</c>).</summary>
+    public const string Founder = "founder";
+
+    /// <summary>The actor that ends this node's membership when it is in the smaller of two clusters (<c>/user/island-watcher</c>).</summary>
+    public const string IslandWatcher = "island-watcher";
+
     /// <summary>The Cluster Sharding type name of the shard managers.</summary>
     public const string ShardManagerType = "shard-manager";
 

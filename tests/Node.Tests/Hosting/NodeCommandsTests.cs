@@ -45,6 +45,50 @@ public sealed class NodeCommandsTests : IDisposable
         Directory.Exists(_dir).Should().BeFalse("a refused node leaves no trace");
     }
 
+    [Fact]
+    public async Task A_bind_port_that_is_not_a_port_is_refused()
+    {
+        (int code, string error) = await RunAsync("start", "--node-id", "n1", "--port", "7101", "--bind-port", "70000",
+            "--seeds", "127.0.0.1:7101", "--data-dir", _dir, "--replication", "1");
+
+        code.Should().Be(NodeCommands.Refused);
+        error.Should().Contain("--bind-port 70000 is not a TCP port");
+    }
+
+    [Fact]
+    public void A_node_behind_a_forward_listens_on_its_bind_port_and_is_known_by_its_port()
+    {
+        var options = new NodeOptions("n1", "127.0.0.1", 7101, ["127.0.0.1:7101"], _dir, BindPort: 7201);
+
+        Akka.Configuration.Config config = options.AkkaConfig();
+
+        config.GetInt("akka.remote.dot-netty.tcp.port").Should().Be(7201);
+        config.GetInt("akka.remote.dot-netty.tcp.public-port").Should().Be(7101);
+        config.GetString("akka.remote.dot-netty.tcp.public-hostname").Should().Be("127.0.0.1");
+        options.Endpoint.Should().Be("127.0.0.1:7101", "peers and seed lists name the port they reach it by");
+    }
+
+    [Fact]
+    public void A_node_without_a_bind_port_listens_where_it_is_known()
+    {
+        Akka.Configuration.Config config = new NodeOptions("n1", "127.0.0.1", 7101, ["127.0.0.1:7101"], _dir).AkkaConfig();
+
+        config.GetInt("akka.remote.dot-netty.tcp.port").Should().Be(7101);
+        config.HasPath("akka.remote.dot-netty.tcp.public-port").Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_node_that_was_a_member_before_joins_through_the_other_seeds_only()
+    {
+        var options = new NodeOptions("n1", "127.0.0.1", 7101, ["127.0.0.1:7101", "127.0.0.1:7102", "127.0.0.1:7103"], _dir);
+
+        options.AkkaConfig().GetStringList("akka.cluster.seed-nodes").Should().HaveCount(3, "a first start founds the Akka way");
+        options.AkkaConfig(memberBefore: true).GetStringList("akka.cluster.seed-nodes").Should()
+            .Equal(["akka.tcp://kvactors@127.0.0.1:7102", "akka.tcp://kvactors@127.0.0.1:7103"], "it must not found a second cluster by itself");
+        new NodeOptions("n1", "127.0.0.1", 7101, ["127.0.0.1:7101"], _dir).AkkaConfig(memberBefore: true)
+            .GetStringList("akka.cluster.seed-nodes").Should().ContainSingle("the only seed founds alone: there is nothing to join");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
