@@ -6,15 +6,15 @@ using Xunit.Abstractions;
 namespace KvActors.Chaos.Tests;
 
 /// <summary>
-/// The chaos campaign: real node processes under client load while nodes are killed (<c>kill -9</c>) and paused
-/// (<c>SIGSTOP</c>), each history checked for linearizability, lost writes, writes applied twice and the bank total.
+/// The chaos campaign: real node processes under client load while nodes are killed (<c>kill -9</c>), paused
+/// (<c>SIGSTOP</c>) and partitioned (isolated, split, a flapping link, cut off past compaction), each history checked for linearizability, lost writes, writes applied twice and the bank total.
 /// The default run is short (a few scenarios, a few minutes); <c>KVACTORS_CHAOS_MINUTES=N</c> repeats scenarios with
 /// new seeds for about N minutes. <c>KVACTORS_CHAOS_OUT=DIR</c> keeps every history and the node logs there.
 /// </summary>
 public sealed class ChaosTests(ITestOutputHelper log)
 {
     [Fact]
-    public async Task A_campaign_of_kills_and_pauses_finds_no_anomaly()
+    public async Task A_campaign_of_kills_pauses_and_partitions_finds_no_anomaly()
     {
         double minutes = double.TryParse(Environment.GetEnvironmentVariable("KVACTORS_CHAOS_MINUTES"), NumberStyles.Float, CultureInfo.InvariantCulture, out double m) ? m : 0;
         string? keep = Environment.GetEnvironmentVariable("KVACTORS_CHAOS_OUT");
@@ -44,12 +44,15 @@ public sealed class ChaosTests(ITestOutputHelper log)
 
     private static IEnumerable<Scenario> Scenarios(int seed)
     {
-        var kill = new[] { Fault.Kill };
-        var both = new[] { Fault.Kill, Fault.Pause };
-        yield return new Scenario("registers", 3, s => new RegisterWorkload(keys: 8, processes: 12, s), both, TimeSpan.FromSeconds(50), seed);
-        yield return new Scenario("bank", 3, s => new BankWorkload(accounts: 5, processes: 8, s), both, TimeSpan.FromSeconds(35), seed);
-        // Snapshots every 200 entries, so that kills land in the middle of writing one now and then.
-        yield return new Scenario("append", 3, s => new AppendWorkload(processes: 10, s), kill, TimeSpan.FromSeconds(35), seed,
-            NodeConfig: "kvactors.replica.snapshot-every-entries = 200");
+        yield return new Scenario("registers", 3, s => new RegisterWorkload(keys: 8, processes: 12, s),
+            [Fault.Kill, Fault.Pause, Fault.Isolate, Fault.Flap], TimeSpan.FromSeconds(50), seed);
+        yield return new Scenario("bank", 3, s => new BankWorkload(accounts: 5, processes: 8, s),
+            [Fault.Kill, Fault.Pause, Fault.Isolate], TimeSpan.FromSeconds(35), seed);
+        // Snapshots every 100 entries: kills land in the middle of writing one now and then, and a node cut off for a
+        // few seconds falls behind its leaders' compacted logs and must install a snapshot.
+        yield return new Scenario("append", 3, s => new AppendWorkload(processes: 10, s), [Fault.Kill, Fault.IsolatePastCompaction],
+            TimeSpan.FromSeconds(35), seed, NodeConfig: "kvactors.replica.snapshot-every-entries = 100");
+        yield return new Scenario("registers-5", 5, s => new RegisterWorkload(keys: 8, processes: 12, s),
+            [Fault.Split, Fault.Kill, Fault.Isolate, Fault.Flap], TimeSpan.FromSeconds(35), seed);
     }
 }

@@ -6,37 +6,70 @@ namespace KvActors.Chaos.Tests.Harness;
 
 /// <summary>
 /// A cluster of real node processes (<c>start</c>, every node a seed) on loopback, each with its data and its log in
-/// <c>root/nN</c>, that a chaos run breaks and heals: <c>kill -9</c> and restart, <c>SIGSTOP</c> and <c>SIGCONT</c>.
-/// Only processes it started are signalled, by PID.
+/// <c>root/nN</c>, that a chaos run breaks and heals: <c>kill -9</c> and restart, <c>SIGSTOP</c> and <c>SIGCONT</c>,
+/// and, when it runs behind a <see cref="NetworkProxy"/>, partitions. Only processes it started are signalled, by PID.
 /// </summary>
-internal sealed class ChaosCluster(ProcessHarness processes, string root, int nodes, int shards, string? configFile)
+internal sealed class ChaosCluster : IAsyncDisposable
 {
-    private readonly RunningProcess?[] _running = new RunningProcess?[nodes];
-    private readonly bool[] _paused = new bool[nodes];
+    private readonly ProcessHarness _processes;
+    private readonly string _root;
+    private readonly string? _configFile;
+    private readonly RunningProcess?[] _running;
+    private readonly bool[] _paused;
+    private readonly int[]? _bindPorts;
+
+    /// <param name="processes">Starts and ends the node processes.</param>
+    /// <param name="root">The folder for the nodes' data and logs.</param>
+    /// <param name="nodes">How many nodes.</param>
+    /// <param name="shards">The shard count.</param>
+    /// <param name="configFile">A HOCON file for every node, or null.</param>
+    /// <param name="partitionable">Put a <see cref="NetworkProxy"/> between the nodes, so that links can be cut.</param>
+    public ChaosCluster(ProcessHarness processes, string root, int nodes, int shards, string? configFile, bool partitionable)
+    {
+        _processes = processes;
+        _root = root;
+        _configFile = configFile;
+        _running = new RunningProcess?[nodes];
+        _paused = new bool[nodes];
+        Count = nodes;
+        Shards = shards;
+        int[] publicPorts = [.. Enumerable.Range(0, nodes).Select(_ => ProcessHarness.FreePort())];
+        Endpoints = [.. publicPorts.Select(port => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{port}"))];
+        if (partitionable)
+        {
+            _bindPorts = [.. Enumerable.Range(0, nodes).Select(_ => ProcessHarness.FreePort())];
+            Network = NetworkProxy.Start(publicPorts, _bindPorts);
+        }
+    }
 
     /// <summary>The nodes' endpoints, <c>127.0.0.1:port</c>, chosen once (placement depends on them).</summary>
-    public string[] Endpoints { get; } =
-        [.. Enumerable.Range(0, nodes).Select(_ => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{ProcessHarness.FreePort()}"))];
+    public string[] Endpoints { get; }
 
-    public int Count => nodes;
+    /// <summary>The proxy between the nodes, when the cluster is partitionable.</summary>
+    public NetworkProxy? Network { get; }
 
-    public int Shards => shards;
+    public int Count { get; }
+
+    public int Shards { get; }
 
     public string NodeId(int i) => string.Create(CultureInfo.InvariantCulture, $"n{i + 1}");
 
-    public string LogPath(int i) => Path.Combine(root, NodeId(i), "node.log");
+    public string LogPath(int i) => Path.Combine(_root, NodeId(i), "node.log");
 
-    public IEnumerable<string> LogPaths => Enumerable.Range(0, nodes).Select(LogPath);
+    public IEnumerable<string> LogPaths => Enumerable.Range(0, Count).Select(LogPath);
+
+    /// <summary>What node <paramref name="i"/> has printed since it was last started.</summary>
+    public IReadOnlyCollection<string> Lines(int i) => _running[i]?.Lines ?? [];
 
     public bool IsRunning(int i) => _running[i] is { Process.HasExited: false };
 
     public bool IsPaused(int i) => _paused[i];
 
-    /// <summary>Starts every node and waits until every shard has a leader.</summary>
+    /// <summary>Starts every node and waits until every node is up and every shard has a leader.</summary>
     public async Task StartAsync(TimeSpan within)
     {
-        await Task.WhenAll(Enumerable.Range(0, nodes).Select(StartNodeAsync));
-        await WaitForLeadersAsync(within);
+        await Task.WhenAll(Enumerable.Range(0, Count).Select(StartNodeAsync));
+        await WaitForRecoveryAsync(within);
     }
 
     /// <summary>Starts node <paramref name="i"/> (again, on its data) and waits for its "started" line.</summary>
@@ -45,11 +78,12 @@ internal sealed class ChaosCluster(ProcessHarness processes, string root, int no
         var arguments = new List<string>
         {
             "start", "--node-id", NodeId(i), "--port", Endpoints[i].Split(':')[1], "--seeds", string.Join(",", Endpoints),
-            "--data-dir", Path.Combine(root, NodeId(i)), "--shards", shards.ToString(CultureInfo.InvariantCulture),
+            "--data-dir", Path.Combine(_root, NodeId(i)), "--shards", Shards.ToString(CultureInfo.InvariantCulture),
         };
-        if (configFile is not null) arguments.AddRange(["--config", configFile]);
+        if (_bindPorts is not null) arguments.AddRange(["--bind-port", _bindPorts[i].ToString(CultureInfo.InvariantCulture)]);
+        if (_configFile is not null) arguments.AddRange(["--config", _configFile]);
         _paused[i] = false;
-        _running[i] = processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), [.. arguments]);
+        _running[i] = _processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), [.. arguments]);
         await _running[i]!.WaitForLineAsync(l => l.StartsWith("started", StringComparison.Ordinal));
     }
 
@@ -74,22 +108,23 @@ internal sealed class ChaosCluster(ProcessHarness processes, string root, int no
         _paused[i] = false;
     }
 
-    /// <summary>Resumes paused nodes, restarts stopped ones, and waits until every shard has a leader again.</summary>
+    /// <summary>Heals every link, resumes paused nodes, restarts stopped ones, and waits until every node is up and every shard has a leader again.</summary>
     public async Task HealAsync(TimeSpan within)
     {
-        for (int i = 0; i < nodes; i++)
+        Network?.HealAll();
+        for (int i = 0; i < Count; i++)
         {
             if (_paused[i]) Resume(i);
         }
-        for (int i = 0; i < nodes; i++)
+        for (int i = 0; i < Count; i++)
         {
             if (!IsRunning(i)) await StartNodeAsync(i);
         }
-        await WaitForLeadersAsync(within);
+        await WaitForRecoveryAsync(within);
     }
 
-    /// <summary>Polls the cluster's status until every shard reports a leader.</summary>
-    public async Task WaitForLeadersAsync(TimeSpan within)
+    /// <summary>Polls the cluster's status until every node is up in the cluster and every shard reports a leader.</summary>
+    public async Task WaitForRecoveryAsync(TimeSpan within)
     {
         await using KvClient client = KvClient.Connect(Endpoints, config: KvClientConfig.Silent);
         using var deadline = new CancellationTokenSource(within);
@@ -99,8 +134,10 @@ internal sealed class ChaosCluster(ProcessHarness processes, string root, int no
             try
             {
                 ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5), deadline.Token);
-                if (status.Shards.Count == shards && status.Shards.All(s => s.HasLeader)) return;
-                last = $"{status.Shards.Count(s => s.HasLeader)} of {shards} shards have a leader";
+                string[] notUp = [.. Enumerable.Range(0, Count).Select(NodeId)
+                    .Where(id => !status.Nodes.Any(n => n.Id == id && n.Status == "up"))];
+                if (notUp.Length == 0 && status.Shards.Count == Shards && status.Shards.All(s => s.HasLeader)) return;
+                last = $"{status.Shards.Count(s => s.HasLeader)} of {Shards} shards have a leader; nodes not up: {(notUp.Length == 0 ? "none" : string.Join(",", notUp))}";
             }
             catch (KvException e)
             {
@@ -119,5 +156,10 @@ internal sealed class ChaosCluster(ProcessHarness processes, string root, int no
                 throw new TimeoutException($"the cluster did not recover within {within}: {last}");
             }
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Network is not null) await Network.DisposeAsync();
     }
 }

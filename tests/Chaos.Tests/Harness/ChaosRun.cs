@@ -8,26 +8,20 @@ using Xunit.Abstractions;
 
 namespace KvActors.Chaos.Tests.Harness;
 
-/// <summary>The faults a scenario may inject, one node at a time.</summary>
-internal enum Fault
-{
-    /// <summary><c>kill -9</c>, then a restart on the same data.</summary>
-    Kill,
-
-    /// <summary><c>SIGSTOP</c> for longer than an election timeout, then <c>SIGCONT</c>.</summary>
-    Pause,
-}
-
 /// <summary>One chaos scenario: a workload against a cluster while faults come and go.</summary>
 internal sealed record Scenario(string Name, int Nodes, Func<int, IWorkload> Workload, Fault[] Faults, TimeSpan Duration, int Seed,
-    string? NodeConfig = null);
+    string? NodeConfig = null)
+{
+    /// <summary>Whether its faults cut links, so that its nodes run behind a <see cref="NetworkProxy"/>.</summary>
+    public bool Partitions => Faults.Any(FaultInjector.CutsLinks);
+}
 
 /// <summary>What one scenario's run produced.</summary>
 internal sealed record RunOutcome(string Scenario, int Operations, int Faults, CheckResult Check, string Folder);
 
 /// <summary>
-/// Runs a scenario: starts the cluster, runs the workload, and once enough operations succeeded injects faults on
-/// random nodes (one at a time, healed before the next) until the duration is over; then heals everything, waits for
+/// Runs a scenario: starts the cluster, runs the workload, and once enough operations succeeded injects faults
+/// (<see cref="FaultInjector"/>: one at a time, healed before the next) until the duration is over; then heals everything, waits for
 /// every shard to have a leader, reads back what the workload touched, writes the history (<c>history.jsonl</c>, with
 /// the node logs beside it) and checks it. A run that completed too few operations before its first fault, or injected
 /// none, is vacuous and fails.
@@ -51,7 +45,7 @@ internal static class ChaosRun
             await File.WriteAllTextAsync(config, scenario.NodeConfig);
         }
         await using var processes = new ProcessHarness(log);
-        var cluster = new ChaosCluster(processes, folder, scenario.Nodes, shards: 4, config);
+        await using var cluster = new ChaosCluster(processes, folder, scenario.Nodes, shards: 4, config, scenario.Partitions);
         Say(log, $"{scenario.Name}: starting {scenario.Nodes} nodes in {folder} (seed {scenario.Seed})");
         await cluster.StartAsync(StartTimeout);
 
@@ -61,7 +55,7 @@ internal static class ChaosRun
         IWorkload workload = scenario.Workload(scenario.Seed);
         using var stop = new CancellationTokenSource();
         Task running = workload.RunAsync(clients, stop.Token);
-        int faults = 0;
+        var faults = new FaultInjector(cluster, scenario.Faults, random, line => Say(log, $"{scenario.Name}: {line}"));
         try
         {
             var warmup = Stopwatch.StartNew();
@@ -75,15 +69,7 @@ internal static class ChaosRun
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed < scenario.Duration)
             {
-                int node = random.Next(scenario.Nodes);
-                Fault fault = scenario.Faults[random.Next(scenario.Faults.Length)];
-                TimeSpan hold = TimeSpan.FromMilliseconds(random.Next(1_500, 4_000));   // past the 1 s election timeout
-                Say(log, $"{scenario.Name}: fault {++faults}: {fault} {cluster.NodeId(node)} for {hold.TotalSeconds:F1} s ({clients.Ok} ops ok so far)");
-                if (fault == Fault.Kill) cluster.Kill(node);
-                else cluster.Pause(node);
-                await Task.Delay(hold);
-                if (fault == Fault.Kill) await cluster.StartNodeAsync(node);
-                else cluster.Resume(node);
+                await faults.InjectNextAsync($"{clients.Ok} ops ok so far");
                 await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1_000, 3_000)));
             }
         }
@@ -92,7 +78,9 @@ internal static class ChaosRun
             await stop.CancelAsync();
             await running;
         }
-        if (faults == 0) throw new InvalidOperationException($"{scenario.Name}: vacuous run: no fault was injected");
+        if (faults.Injected == 0) throw new InvalidOperationException($"{scenario.Name}: vacuous run: no fault was injected");
+        if (cluster.Network is { NodeConnections: 0 })
+            throw new InvalidOperationException($"{scenario.Name}: vacuous run: the proxy saw no connection between nodes, so no partition cut anything");
 
         await cluster.HealAsync(RecoveryTimeout);
         using (var finalRead = new CancellationTokenSource(RecoveryTimeout)) await workload.FinalReadAsync(clients, finalRead.Token);
@@ -102,8 +90,22 @@ internal static class ChaosRun
         HistoryJson.Write(historyPath, events);
         CheckResult check = HistoryChecker.Check(events);
         if (workload.ExtraChecks() is { Count: > 0 } extra) check = check with { Anomalies = [.. check.Anomalies, .. extra] };
-        Say(log, $"{scenario.Name}: {faults} faults; {check.Summary}; history {historyPath}; node logs {string.Join(", ", cluster.LogPaths)}");
-        return new RunOutcome(scenario.Name, check.Operations, faults, check, folder);
+        int rejoined = cluster.LogPaths.Sum(path => CountLines(path, l => l.StartsWith("node ", StringComparison.Ordinal) && l.Contains(" stopped: ", StringComparison.Ordinal)));
+        Say(log, $"{scenario.Name}: {faults.Injected} faults, {rejoined} restarts of nodes downed, quarantined or on an island; {check.Summary}; history {historyPath}; node logs {string.Join(", ", cluster.LogPaths)}");
+        return new RunOutcome(scenario.Name, check.Operations, faults.Injected, check, folder);
+    }
+
+    private static int CountLines(string path, Func<string, bool> match)
+    {
+        if (!File.Exists(path)) return 0;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        int count = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (match(line)) count++;
+        }
+        return count;
     }
 
     /// <summary>A line for the test log and for the console (which <c>dotnet test</c> shows and scripts read).</summary>

@@ -122,6 +122,9 @@ internal sealed class RunningProcess
     public string Name { get; }
     public Process Process { get; }
     public string Output => string.Join('\n', _stdout);
+
+    /// <summary>The lines of standard output so far.</summary>
+    public IReadOnlyCollection<string> Lines => _stdout;
     public string Errors => string.Join('\n', _stderr);
 
     /// <summary>Waits for a line of standard output that satisfies <paramref name="match"/>; fails if the process exits first.</summary>

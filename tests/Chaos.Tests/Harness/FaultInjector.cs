@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace KvActors.Chaos.Tests.Harness;
+
+/// <summary>The faults a scenario may inject, one at a time, each healed before the next.</summary>
+internal enum Fault
+{
+    /// <summary><c>kill -9</c>, then a restart on the same data.</summary>
+    Kill,
+
+    /// <summary><c>SIGSTOP</c> for longer than an election timeout, then <c>SIGCONT</c>.</summary>
+    Pause,
+
+    /// <summary>One node cut off from every other node (clients still reach it).</summary>
+    Isolate,
+
+    /// <summary>A minority of the nodes cut off from the majority.</summary>
+    Split,
+
+    /// <summary>The link between two nodes going down and up every few hundred milliseconds.</summary>
+    Flap,
+
+    /// <summary>
+    /// One node cut off until a shard has compacted its log past it (two snapshots elsewhere), so that healing must
+    /// bring it up to date with a snapshot install; the run fails as vacuous if no install follows. Needs every node
+    /// to hold every shard (replication = nodes) and snapshots every few hundred entries.
+    /// </summary>
+    IsolatePastCompaction,
+}
+
+/// <summary>
+/// Injects faults into a <see cref="ChaosCluster"/>: picks the node (and the time it is held, past an election timeout
+/// but short of the split brain resolver's 20 s), says what it does, and heals it before returning. The kinds come in
+/// turn from a seeded start, so that every kind of a scenario is injected once it has had as many faults as kinds.
+/// </summary>
+internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds, Random random, Action<string> say)
+{
+    private static readonly TimeSpan CompactionWait = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan InstallWait = TimeSpan.FromSeconds(30);
+    private readonly int _first = random.Next(kinds.Length);
+
+    /// <summary>How many faults were injected.</summary>
+    public int Injected { get; private set; }
+
+    /// <summary>Whether a fault of <paramref name="kind"/> cuts links, and so needs the cluster behind a proxy.</summary>
+    public static bool CutsLinks(Fault kind) => kind is Fault.Isolate or Fault.Split or Fault.Flap or Fault.IsolatePastCompaction;
+
+    /// <summary>Injects the next fault, holds it, and heals it.</summary>
+    /// <param name="context">What the line saying so ends with (e.g. how many operations succeeded so far).</param>
+    public async Task InjectNextAsync(string context)
+    {
+        Fault kind = kinds[(_first + Injected) % kinds.Length];
+        Injected++;
+        int node = random.Next(cluster.Count);
+        switch (kind)
+        {
+            case Fault.Kill:
+            {
+                TimeSpan hold = Hold(1_500, 4_000);
+                Say(kind, cluster.NodeId(node), hold, context);
+                cluster.Kill(node);
+                await Task.Delay(hold);
+                await cluster.StartNodeAsync(node);
+                break;
+            }
+            case Fault.Pause:
+            {
+                TimeSpan hold = Hold(1_500, 4_000);
+                Say(kind, cluster.NodeId(node), hold, context);
+                cluster.Pause(node);
+                await Task.Delay(hold);
+                cluster.Resume(node);
+                break;
+            }
+            case Fault.Isolate:
+            case Fault.Split:
+            {
+                int size = kind == Fault.Isolate ? 1 : (cluster.Count - 1) / 2;
+                int[] side = [node, .. Enumerable.Range(0, cluster.Count).Where(n => n != node).OrderBy(_ => random.Next()).Take(size - 1)];
+                TimeSpan hold = Hold(2_000, 6_000);
+                Say(kind, $"{Names(side)} | {Names(Enumerable.Range(0, cluster.Count).Except(side))}", hold, context);
+                Network.Split(side);
+                await Task.Delay(hold);
+                Network.HealAll();
+                break;
+            }
+            case Fault.Flap:
+            {
+                int other = (node + 1 + random.Next(cluster.Count - 1)) % cluster.Count;
+                TimeSpan hold = Hold(3_000, 6_000);
+                Say(kind, $"{cluster.NodeId(node)} - {cluster.NodeId(other)}", hold, context);
+                var clock = Stopwatch.StartNew();
+                while (clock.Elapsed < hold)
+                {
+                    Network.Cut(node, other);
+                    await Task.Delay(random.Next(100, 700));
+                    Network.Heal(node, other);
+                    await Task.Delay(random.Next(100, 700));
+                }
+                break;
+            }
+            case Fault.IsolatePastCompaction:
+                await IsolatePastCompactionAsync(node, context);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "a fault the injector does not know");
+        }
+    }
+
+    private async Task IsolatePastCompactionAsync(int node, string context)
+    {
+        int[] others = [.. Enumerable.Range(0, cluster.Count).Where(n => n != node)];
+        Dictionary<int, int> seenBefore = others.ToDictionary(n => n, n => cluster.Lines(n).Count);
+        int ownBefore = cluster.Lines(node).Count;
+        Say(Fault.IsolatePastCompaction, cluster.NodeId(node), $"until a shard compacts twice elsewhere (at most {CompactionWait.TotalSeconds:F0} s)", context);
+        Network.Split([node]);
+        var clock = Stopwatch.StartNew();
+        string? compacted = null;
+        while (compacted is null && clock.Elapsed < CompactionWait)
+        {
+            await Task.Delay(200);
+            compacted = others
+                .SelectMany(n => cluster.Lines(n).Skip(seenBefore[n]).Select(l => SnapshotSaved().Match(l)).Where(m => m.Success)
+                    .Select(m => $"{cluster.NodeId(n)} shard {m.Groups["shard"].Value}"))
+                .GroupBy(s => s).FirstOrDefault(g => g.Count() >= 2)?.Key;
+        }
+        Network.HealAll();
+        if (compacted is null)
+            throw new InvalidOperationException($"vacuous fault: no shard took two snapshots within {CompactionWait} while {cluster.NodeId(node)} was cut off, so no snapshot install was forced");
+        say($"  {compacted} compacted past {cluster.NodeId(node)} after {clock.Elapsed.TotalSeconds:F1} s; healed, waiting for the snapshot install");
+        clock.Restart();
+        while (!cluster.Lines(node).Skip(ownBefore).Any(l => l.Contains("installed the leader's snapshot", StringComparison.Ordinal)))
+        {
+            if (clock.Elapsed > InstallWait)
+                throw new InvalidOperationException($"{cluster.NodeId(node)} was cut off past its leaders' compacted logs but installed no snapshot within {InstallWait} of healing; see {cluster.LogPath(node)}");
+            await Task.Delay(200);
+        }
+        say($"  {cluster.NodeId(node)} installed a snapshot {clock.Elapsed.TotalSeconds:F1} s after healing");
+    }
+
+    private NetworkProxy Network =>
+        cluster.Network ?? throw new InvalidOperationException("a partition fault needs the cluster behind a NetworkProxy");
+
+    private TimeSpan Hold(int minMillis, int maxMillis) => TimeSpan.FromMilliseconds(random.Next(minMillis, maxMillis));
+
+    private string Names(IEnumerable<int> nodes) => string.Join(",", nodes.Order().Select(cluster.NodeId));
+
+    private void Say(Fault kind, string target, TimeSpan hold, string context) => Say(kind, target, $"for {hold.TotalSeconds:F1} s", context);
+
+    private void Say(Fault kind, string target, string howLong, string context) => say($"fault {Injected}: {kind} {target} {howLong} ({context})");
+
+    [GeneratedRegex(@"Shard (?<shard>\S+) replica \S+: snapshot at index")]
+    private static partial Regex SnapshotSaved();
+}
