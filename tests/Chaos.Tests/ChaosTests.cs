@@ -48,9 +48,9 @@ public sealed class ChaosTests(ITestOutputHelper log)
             [Fault.Kill, Fault.Pause, Fault.Isolate, Fault.Flap], TimeSpan.FromSeconds(50), seed);
         yield return new Scenario("bank", 3, s => new BankWorkload(accounts: 5, processes: 8, s),
             [Fault.Kill, Fault.Pause, Fault.Isolate], TimeSpan.FromSeconds(35), seed);
-        // Snapshots every 100 entries: kills land in the middle of writing one now and then, and a node cut off for a
-        // few seconds falls behind its leaders' compacted logs and must install a snapshot.
-        yield return new Scenario("append", 3, s => new AppendWorkload(processes: 10, s), [Fault.Kill, Fault.IsolatePastCompaction],
+        // Snapshots every 100 entries: a node's failpoint kills it while it writes one, and a node cut off for a few
+        // seconds falls behind its leaders' compacted logs and must install a snapshot.
+        yield return new Scenario("append", 3, s => new AppendWorkload(processes: 10, s), [Fault.CrashDuringSnapshot, Fault.IsolatePastCompaction, Fault.Kill],
             TimeSpan.FromSeconds(35), seed, NodeConfig: "kvactors.replica.snapshot-every-entries = 100");
         yield return new Scenario("registers-5", 5, s => new RegisterWorkload(keys: 8, processes: 12, s),
             [Fault.Split, Fault.Kill, Fault.Isolate, Fault.Flap], TimeSpan.FromSeconds(35), seed);

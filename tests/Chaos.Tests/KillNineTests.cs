@@ -58,6 +58,9 @@ public sealed class KillNineTests(ITestOutputHelper log) : IDisposable
         nodes[0]!.Kill9();
         nodes[1]!.Kill9();
         await Task.WhenAll(Enumerable.Range(0, 3).Select(StartAsync));
+        // Replicas replay their journals after "started"; on a loaded machine that took 10 s, longer than one request's
+        // deadline. The test is about what survives, so it waits for the shards to have leaders before it reads.
+        await ChaosCluster.WaitForRecoveryAsync(endpoints, ["n1", "n2", "n3"], shards: 4, TimeSpan.FromSeconds(90));
 
         await using KvClient reader = KvClient.Connect(endpoints);
         foreach ((string key, string value) in acked)

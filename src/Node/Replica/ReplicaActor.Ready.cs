@@ -153,6 +153,7 @@ public sealed partial class ReplicaActor
         _snapshotInFlight = (metadata, image);
         _bytesSinceSnapshot = 0;
         SaveSnapshot(RaftWire.ToReplicaSnapshot(new Snapshot(metadata, image), _storage.HardState, tail));
+        Failpoints.SnapshotHandedToStore(_address);
         // The replica serves nothing while it copies its state machine; the store writes the copy on its own thread.
         _snapshotStats = _snapshotStats.WithTaken(Stopwatch.GetElapsedTime(started), image.Length);
         _snapshotStarted = started;

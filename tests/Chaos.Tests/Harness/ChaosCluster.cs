@@ -83,9 +83,19 @@ internal sealed class ChaosCluster : IAsyncDisposable
         if (_bindPorts is not null) arguments.AddRange(["--bind-port", _bindPorts[i].ToString(CultureInfo.InvariantCulture)]);
         if (_configFile is not null) arguments.AddRange(["--config", _configFile]);
         _paused[i] = false;
-        _running[i] = _processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), [.. arguments]);
+        // Armed by creating the file (ArmCrashDuringSnapshot); the node only looks while the variable names it.
+        var environment = new Dictionary<string, string> { ["KVACTORS_FAILPOINT_CRASH_DURING_SNAPSHOT"] = CrashDuringSnapshotFile(i) };
+        _running[i] = _processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), environment, [.. arguments]);
         await _running[i]!.WaitForLineAsync(l => l.StartsWith("started", StringComparison.Ordinal));
     }
+
+    /// <summary>Arms node <paramref name="i"/>'s crash-during-snapshot failpoint: it kills itself while writing its next snapshot.</summary>
+    public void ArmCrashDuringSnapshot(int i) => File.WriteAllText(CrashDuringSnapshotFile(i), "armed by the chaos run");
+
+    /// <summary>Disarms it, if it did not fire.</summary>
+    public void DisarmCrashDuringSnapshot(int i) => File.Delete(CrashDuringSnapshotFile(i));
+
+    private string CrashDuringSnapshotFile(int i) => Path.Combine(_root, NodeId(i) + "-crash-during-snapshot");
 
     /// <summary><c>kill -9</c>: the process ends at once; what it had not written is lost.</summary>
     public void Kill(int i)
@@ -124,9 +134,17 @@ internal sealed class ChaosCluster : IAsyncDisposable
     }
 
     /// <summary>Polls the cluster's status until every node is up in the cluster and every shard reports a leader.</summary>
-    public async Task WaitForRecoveryAsync(TimeSpan within)
+    public Task WaitForRecoveryAsync(TimeSpan within) =>
+        WaitForRecoveryAsync(Endpoints, [.. Enumerable.Range(0, Count).Select(NodeId)], Shards, within);
+
+    /// <summary>
+    /// Polls the status of the cluster at <paramref name="endpoints"/> until the nodes <paramref name="nodeIds"/> are
+    /// up and each of its <paramref name="shards"/> shards reports a leader; fails after <paramref name="within"/>,
+    /// saying what was still missing.
+    /// </summary>
+    public static async Task WaitForRecoveryAsync(string[] endpoints, string[] nodeIds, int shards, TimeSpan within)
     {
-        await using KvClient client = KvClient.Connect(Endpoints, config: KvClientConfig.Silent);
+        await using KvClient client = KvClient.Connect(endpoints, config: KvClientConfig.Silent);
         using var deadline = new CancellationTokenSource(within);
         string last = "no answer yet";
         while (true)
@@ -134,10 +152,9 @@ internal sealed class ChaosCluster : IAsyncDisposable
             try
             {
                 ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5), deadline.Token);
-                string[] notUp = [.. Enumerable.Range(0, Count).Select(NodeId)
-                    .Where(id => !status.Nodes.Any(n => n.Id == id && n.Status == "up"))];
-                if (notUp.Length == 0 && status.Shards.Count == Shards && status.Shards.All(s => s.HasLeader)) return;
-                last = $"{status.Shards.Count(s => s.HasLeader)} of {Shards} shards have a leader; nodes not up: {(notUp.Length == 0 ? "none" : string.Join(",", notUp))}";
+                string[] notUp = [.. nodeIds.Where(id => !status.Nodes.Any(n => n.Id == id && n.Status == "up"))];
+                if (notUp.Length == 0 && status.Shards.Count == shards && status.Shards.All(s => s.HasLeader)) return;
+                last = $"{status.Shards.Count(s => s.HasLeader)} of {shards} shards have a leader; nodes not up: {(notUp.Length == 0 ? "none" : string.Join(",", notUp))}";
             }
             catch (KvException e)
             {

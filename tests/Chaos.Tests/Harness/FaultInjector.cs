@@ -27,6 +27,12 @@ internal enum Fault
     /// to hold every shard (replication = nodes) and snapshots every few hundred entries.
     /// </summary>
     IsolatePastCompaction,
+
+    /// <summary>
+    /// The node's test-only failpoint kills it while its snapshot store writes a snapshot; then a restart. Needs
+    /// snapshots every few hundred entries; the run fails as vacuous if none is taken in time.
+    /// </summary>
+    CrashDuringSnapshot,
 }
 
 /// <summary>
@@ -38,6 +44,7 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
 {
     private static readonly TimeSpan CompactionWait = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan InstallWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(20);
     private readonly int _first = random.Next(kinds.Length);
 
     /// <summary>How many faults were injected.</summary>
@@ -103,6 +110,9 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
             case Fault.IsolatePastCompaction:
                 await IsolatePastCompactionAsync(node, context);
                 break;
+            case Fault.CrashDuringSnapshot:
+                await CrashDuringSnapshotAsync(node, context);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "a fault the injector does not know");
         }
@@ -137,6 +147,27 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
             await Task.Delay(200);
         }
         say($"  {cluster.NodeId(node)} installed a snapshot {clock.Elapsed.TotalSeconds:F1} s after healing");
+    }
+
+    private async Task CrashDuringSnapshotAsync(int node, string context)
+    {
+        Say(Fault.CrashDuringSnapshot, cluster.NodeId(node), $"at its next snapshot (at most {SnapshotWait.TotalSeconds:F0} s)", context);
+        cluster.ArmCrashDuringSnapshot(node);
+        var clock = Stopwatch.StartNew();
+        while (cluster.IsRunning(node))
+        {
+            if (clock.Elapsed > SnapshotWait)
+            {
+                cluster.DisarmCrashDuringSnapshot(node);
+                throw new InvalidOperationException($"vacuous fault: {cluster.NodeId(node)} took no snapshot within {SnapshotWait}, so it never crashed while writing one");
+            }
+            await Task.Delay(50);
+        }
+        string crash = cluster.Lines(node).LastOrDefault(l => l.StartsWith("failpoint crash-during-snapshot", StringComparison.Ordinal))
+                       ?? throw new InvalidOperationException($"{cluster.NodeId(node)} exited without its failpoint firing; see {cluster.LogPath(node)}");
+        say($"  {cluster.NodeId(node)}: {crash}");
+        await Task.Delay(Hold(500, 2_000));
+        await cluster.StartNodeAsync(node);
     }
 
     private NetworkProxy Network =>

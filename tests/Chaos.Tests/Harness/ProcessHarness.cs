@@ -16,14 +16,19 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
     private readonly List<RunningProcess> _processes = [];
 
     /// <summary>Starts <paramref name="program"/> (<c>KvActors.Node</c> or <c>kvctl</c>, from the test's folder) with arguments.</summary>
-    public RunningProcess Start(string name, string program, params string[] arguments) => Launch(name, program, logFile: null, arguments);
+    public RunningProcess Start(string name, string program, params string[] arguments) => Launch(name, program, logFile: null, environment: null, arguments);
 
     /// <summary>As <see cref="Start(string, string, string[])"/>, also appending every line it prints to <paramref name="logFile"/>.</summary>
     /// <remarks>A name of its own: an overload taking the log file as a third string would capture the first argument.</remarks>
     public RunningProcess StartLogged(string name, string program, string logFile, params string[] arguments) =>
-        Launch(name, program, logFile, arguments);
+        Launch(name, program, logFile, environment: null, arguments);
 
-    private RunningProcess Launch(string name, string program, string? logFile, string[] arguments)
+    /// <summary>As <see cref="StartLogged(string, string, string, string[])"/>, with these environment variables set.</summary>
+    public RunningProcess StartLogged(string name, string program, string logFile, IReadOnlyDictionary<string, string> environment,
+        params string[] arguments) =>
+        Launch(name, program, logFile, environment, arguments);
+
+    private RunningProcess Launch(string name, string program, string? logFile, IReadOnlyDictionary<string, string>? environment, string[] arguments)
     {
         var start = new ProcessStartInfo
         {
@@ -35,6 +40,7 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, program + ".dll"));
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        foreach ((string variable, string value) in environment ?? new Dictionary<string, string>()) start.Environment[variable] = value;
         var process = new RunningProcess(name, Process.Start(start)!, log, logFile);
         lock (_processes) _processes.Add(process);
         return process;
