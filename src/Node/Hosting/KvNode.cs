@@ -79,8 +79,8 @@ public sealed class KvNode
         int shards = identity?.Shards ?? options.Shards;
 
         system.ActorOf(QuarantineWatcher.Props(options.NodeId), NodePaths.QuarantineWatcher);
-        if (identity is not null && options.IsFirstSeed && options.Seeds.Count > 1)
-            system.ActorOf(ClusterFounder.Props(options, nodeSettings), NodePaths.Founder);
+        if (identity is not null && options.Seeds.Count > 1)
+            system.ActorOf(ClusterJoiner.Props(options, nodeSettings), NodePaths.Joiner);
         if (options.Seeds.Count > 1) system.ActorOf(IslandWatcher.Props(options, nodeSettings), NodePaths.IslandWatcher);
         var self = new NodeInfo { NodeId = options.NodeId, Endpoint = options.Endpoint };
         IActorRef directory = system.ActorOf(NodeDirectory.Props(self, identity?.Seeds ?? options.Seeds), NodePaths.Directory);

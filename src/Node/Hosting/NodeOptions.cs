@@ -62,7 +62,7 @@ public sealed partial record NodeOptions(string NodeId, string Host, int Port, I
     {
         // Akka's first seed founds a cluster by itself when no other seed answers within seconds, which splits the
         // cluster when the others run but are out of reach for a moment. A node that was a member before leaves itself
-        // out of the list and so only joins; ClusterFounder decides when the first seed may found (unless it is the
+        // out of the list and so only joins; ClusterJoiner decides when the first seed may found (unless it is the
         // only seed, where founding alone is all there is).
         IEnumerable<string> joinThrough = memberBefore && Seeds.Count > 1 ? Seeds.Where(s => s != Endpoint) : Seeds;
         string seeds = string.Join(", ", joinThrough.Select(s => $"\"{Topology.NodePaths.AddressOf(s)}\""));

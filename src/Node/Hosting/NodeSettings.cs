@@ -15,10 +15,10 @@ public sealed record NodeSettings
     public TimeSpan RejoinAfter { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long the first seed, restarted, tries to join a running cluster before it founds one by itself although
-    /// some other seed did not answer (<see cref="Placement.ClusterFounder"/>).
+    /// How long a node that was a member before tries to get back into the cluster before it restarts itself
+    /// (<see cref="Placement.ClusterJoiner"/>).
     /// </summary>
-    public TimeSpan FoundAloneAfter { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan RestartUnjoinedAfter { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Reads <c>kvactors.node</c> from <paramref name="config"/>.</summary>
     /// <exception cref="ConfigurationException">A key is missing or not a positive duration; the message names it.</exception>
@@ -30,7 +30,7 @@ public sealed record NodeSettings
             FormationRetryInterval = c.PositiveDuration("formation-retry-interval"),
             JoinTimeout = c.PositiveDuration("join-timeout"),
             RejoinAfter = c.PositiveDuration("rejoin-after"),
-            FoundAloneAfter = c.PositiveDuration("found-alone-after"),
+            RestartUnjoinedAfter = c.PositiveDuration("restart-unjoined-after"),
         };
     }
 }

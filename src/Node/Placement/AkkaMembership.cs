@@ -6,7 +6,7 @@ namespace KvActors.Node.Placement;
 
 /// <summary>
 /// A node's view of its Akka cluster as seeds tell each other (<see cref="MembershipQuery"/>): whether it is in one,
-/// how large, and whether the asker is in it. <see cref="ClusterFounder"/> and <see cref="IslandWatcher"/> ask.
+/// how large, and whether the asker is in it. <see cref="ClusterJoiner"/> and <see cref="IslandWatcher"/> ask.
 /// </summary>
 internal static class AkkaMembership
 {

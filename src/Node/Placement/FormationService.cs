@@ -11,7 +11,7 @@ public sealed record IdentityDecided(ClusterIdentity Identity);
 
 /// <summary>
 /// One per node at <c>/user/formation</c>. It owns <c>formed-seeds.json</c> and answers other seeds'
-/// <see cref="FormationQuery"/>, <see cref="FormationAnnounce"/> and <see cref="MembershipQuery"/> (<see cref="ClusterFounder"/>, <see cref="IslandWatcher"/>). When the node's data directory has no identity yet,
+/// <see cref="FormationQuery"/>, <see cref="FormationAnnounce"/> and <see cref="MembershipQuery"/> (<see cref="ClusterJoiner"/>, <see cref="IslandWatcher"/>). When the node's data directory has no identity yet,
 /// it also decides one, by asking the seeds:
 /// <list type="bullet">
 /// <item>a seed that any seed knows to have formed was wiped: it comes back under a fresh replica id, hosting nothing

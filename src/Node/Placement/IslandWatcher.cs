@@ -7,8 +7,9 @@ using KvActors.Node.Topology;
 namespace KvActors.Node.Placement;
 
 /// <summary>
-/// One per node: notices that the seeds formed two Akka clusters (a first seed cut off for longer than
-/// <see cref="NodeSettings.FoundAloneAfter"/> founds its own) and ends the smaller one. Every
+/// One per node: notices that the seeds formed two Akka clusters and ends the smaller one (a safety net:
+/// <see cref="ClusterJoiner"/> founds only with a majority of the seeds, but Akka's own first-seed rule still applies to
+/// a seed whose data directory is empty). Every
 /// <see cref="NodeSettings.FormationRetryInterval"/> it asks the other seeds (<see cref="MembershipQuery"/>); a seed that
 /// is a member of a cluster that knows neither this node's incarnation nor is known to it, and that is larger (or as
 /// large with a lower lowest address), three rounds running, makes this node restart itself and join that cluster.

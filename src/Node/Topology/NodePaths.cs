@@ -28,8 +28,8 @@ public static class NodePaths
     /// <summary>The actor that restarts the node when a member quarantined it (<c>/user/quarantine-watcher</c>).</summary>
     public const string QuarantineWatcher = "quarantine-watcher";
 
-    /// <summary>The actor that decides when a restarted first seed founds the Akka cluster (<c>/user/founder</c>).</summary>
-    public const string Founder = "founder";
+    /// <summary>The actor that gets a restarted node back into the Akka cluster (<c>/user/joiner</c>).</summary>
+    public const string Joiner = "joiner";
 
     /// <summary>The actor that ends this node's membership when it is in the smaller of two clusters (<c>/user/island-watcher</c>).</summary>
     public const string IslandWatcher = "island-watcher";
