@@ -44,7 +44,9 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
 {
     private static readonly TimeSpan CompactionWait = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan InstallWait = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(20);
+    // Longer than kvactors.node.restart-unjoined-after (30 s): a node just restarted may hear nothing from its peers,
+    // and so apply and snapshot nothing, until it restarts itself once more.
+    private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(60);
     private readonly int _first = random.Next(kinds.Length);
 
     /// <summary>How many faults were injected.</summary>
