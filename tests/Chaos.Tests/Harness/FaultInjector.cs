@@ -22,7 +22,7 @@ internal enum Fault
     Flap,
 
     /// <summary>
-    /// One node cut off until a shard has compacted its log past it (two snapshots elsewhere), so that healing must
+    /// One node cut off until a shard has compacted its log past it (two snapshots on every other node), so that healing must
     /// bring it up to date with a snapshot install; the run fails as vacuous if no install follows. Needs every node
     /// to hold every shard (replication = nodes) and snapshots every few hundred entries.
     /// </summary>
@@ -43,6 +43,7 @@ internal enum Fault
 internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds, Random random, Action<string> say)
 {
     private static readonly TimeSpan CompactionWait = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan InstallWait = TimeSpan.FromSeconds(30);
     // Longer than kvactors.node.restart-unjoined-after (30 s): a node just restarted may hear nothing from its peers,
     // and so apply and snapshot nothing, until it restarts itself once more.
@@ -109,10 +110,14 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
                 }
                 break;
             }
+            // These two need the shards to make progress: they start from a recovered cluster (every node up, every
+            // shard led), not from the tail of the previous fault.
             case Fault.IsolatePastCompaction:
+                await cluster.WaitForRecoveryAsync(RecoveryWait);
                 await IsolatePastCompactionAsync(node, context);
                 break;
             case Fault.CrashDuringSnapshot:
+                await cluster.WaitForRecoveryAsync(RecoveryWait);
                 await CrashDuringSnapshotAsync(node, context);
                 break;
             default:
@@ -132,14 +137,19 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
         while (compacted is null && clock.Elapsed < CompactionWait)
         {
             await Task.Delay(200);
+            // Every other node, not just one: only the leader's compaction forces the install, and a follower that is
+            // itself catching up (a node just restarted) snapshots as it applies.
             compacted = others
                 .SelectMany(n => cluster.Lines(n).Skip(seenBefore[n]).Select(l => SnapshotSaved().Match(l)).Where(m => m.Success)
-                    .Select(m => $"{cluster.NodeId(n)} shard {m.Groups["shard"].Value}"))
-                .GroupBy(s => s).FirstOrDefault(g => g.Count() >= 2)?.Key;
+                    .Select(m => (Node: n, Shard: m.Groups["shard"].Value)))
+                .GroupBy(x => x.Shard)
+                .FirstOrDefault(g => others.All(n => g.Count(x => x.Node == n) >= 2)) is { } shard
+                ? $"shard {shard.Key} on {Names(others)}"
+                : null;
         }
         Network.HealAll();
         if (compacted is null)
-            throw new InvalidOperationException($"vacuous fault: no shard took two snapshots within {CompactionWait} while {cluster.NodeId(node)} was cut off, so no snapshot install was forced");
+            throw new InvalidOperationException($"vacuous fault: no shard took two snapshots on every other node within {CompactionWait} while {cluster.NodeId(node)} was cut off, so no snapshot install was forced");
         say($"  {compacted} compacted past {cluster.NodeId(node)} after {clock.Elapsed.TotalSeconds:F1} s; healed, waiting for the snapshot install");
         clock.Restart();
         while (!cluster.Lines(node).Skip(ownBefore).Any(l => l.Contains("installed the leader's snapshot", StringComparison.Ordinal)))
