@@ -60,7 +60,7 @@ internal sealed class IslandWatcher : ReceiveActor, IWithTimers
     private void OnAnswer(MembershipAnswer answer)
     {
         UniqueAddress[] mine = [.. AkkaMembership.Live(_cluster).Select(m => m.UniqueAddress)];
-        if (!AkkaMembership.IsMember(Context.System) || !ShouldYield(answer, mine))
+        if (!mine.Contains(_cluster.SelfUniqueAddress) || !ShouldYield(answer, mine))
         {
             _strikes.Remove(answer.Endpoint);
             return;
