@@ -7,7 +7,7 @@ namespace KvActors.Chaos.Tests;
 
 /// <summary>
 /// The chaos campaign: real node processes under client load while nodes are killed (<c>kill -9</c>), paused
-/// (<c>SIGSTOP</c>) and partitioned (isolated, split, a flapping link, cut off past compaction), each history checked for linearizability, lost writes, writes applied twice and the bank total.
+/// (<c>SIGSTOP</c>), crashed at failpoints (while writing a snapshot; losing every write not yet fsynced) and partitioned (isolated, split, a flapping link, cut off past compaction), each history checked for linearizability, lost writes, writes applied twice and the bank total.
 /// The default run is short (a few scenarios, a few minutes); <c>KVACTORS_CHAOS_MINUTES=N</c> repeats scenarios with
 /// new seeds for about N minutes. <c>KVACTORS_CHAOS_OUT=DIR</c> keeps every history and the node logs there.
 /// </summary>
@@ -45,12 +45,12 @@ public sealed class ChaosTests(ITestOutputHelper log)
     private static IEnumerable<Scenario> Scenarios(int seed)
     {
         yield return new Scenario("registers", 3, s => new RegisterWorkload(keys: 8, processes: 12, s),
-            [Fault.Kill, Fault.Pause, Fault.Isolate, Fault.Flap], TimeSpan.FromSeconds(50), seed);
+            [Fault.Kill, Fault.Pause, Fault.Isolate, Fault.Flap, Fault.LoseUnsynced], TimeSpan.FromSeconds(50), seed);
         yield return new Scenario("bank", 3, s => new BankWorkload(accounts: 5, processes: 8, s),
-            [Fault.Kill, Fault.Pause, Fault.Isolate], TimeSpan.FromSeconds(35), seed);
+            [Fault.Kill, Fault.Pause, Fault.Isolate, Fault.LoseUnsynced], TimeSpan.FromSeconds(35), seed);
         // Snapshots every 100 entries: a node's failpoint kills it while it writes one, and a node cut off for a few
         // seconds falls behind its leaders' compacted logs and must install a snapshot.
-        yield return new Scenario("append", 3, s => new AppendWorkload(processes: 10, s), [Fault.CrashDuringSnapshot, Fault.IsolatePastCompaction, Fault.Kill],
+        yield return new Scenario("append", 3, s => new AppendWorkload(processes: 10, s), [Fault.CrashDuringSnapshot, Fault.IsolatePastCompaction, Fault.LoseUnsynced, Fault.Kill],
             TimeSpan.FromSeconds(35), seed, NodeConfig: "kvactors.replica.snapshot-every-entries = 100");
         yield return new Scenario("registers-5", 5, s => new RegisterWorkload(keys: 8, processes: 12, s),
             [Fault.Split, Fault.Kill, Fault.Isolate, Fault.Flap], TimeSpan.FromSeconds(35), seed);

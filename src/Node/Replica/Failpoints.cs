@@ -7,7 +7,7 @@ namespace KvActors.Node.Replica;
 /// Test-only crash points, for the chaos campaign: moments that a <c>kill -9</c> from outside hits only by chance. Each
 /// is off unless its environment variable is set when the node starts; production never sets them.
 /// </summary>
-internal static class Failpoints
+internal static partial class Failpoints
 {
     /// <summary>
     /// Names a file. While it exists, the next replica that hands a snapshot to the snapshot store deletes it and
@@ -31,14 +31,19 @@ internal static class Failpoints
             return;
         }
         int delay = Random.Shared.Next(0, 5);
-        // Straight to stdout, not through Akka's logger: the line must be out before the process ends.
-        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        Say(string.Create(CultureInfo.InvariantCulture,
             $"failpoint crash-during-snapshot: shard {replica.Shard} replica {replica.Replica.Value} handed a snapshot to the store; the process ends in {delay} ms"));
-        Console.Out.Flush();
         _ = Task.Run(async () =>
         {
             await Task.Delay(delay);
             Process.GetCurrentProcess().Kill();
         });
+    }
+
+    // Straight to stdout, not through Akka's logger: the line must be out before the process ends.
+    private static void Say(string line)
+    {
+        Console.Out.WriteLine(line);
+        Console.Out.Flush();
     }
 }

@@ -52,7 +52,11 @@ public sealed partial class ReplicaActor
         _journalWrites++;
         _entriesWritten += ready.Entries.Count;
         // One AtomicWrite: hard state and entries land in one transaction or not at all.
-        PersistAll(events, static _ => { }, () => OnReadyDurable(ready));
+        PersistAll(events, static _ => { }, () =>
+        {
+            Failpoints.JournalDurable(PersistenceId, LastSequenceNr);
+            OnReadyDurable(ready);
+        });
     }
 
     /// <summary>
@@ -115,6 +119,7 @@ public sealed partial class ReplicaActor
             switch (message)
             {
                 case SaveSnapshotSuccess success:
+                    Failpoints.SnapshotDurable(PersistenceId, success.Metadata.SequenceNr);
                     UnbecomeStacked();
                     _log.Info("Shard {Shard} replica {Replica}: installed the leader's snapshot at index {Index} (term {Term}); it had fallen behind the leader's compacted log",
                         _address.Shard, _address.Replica, snapshot.Metadata.Last.Index.Value, snapshot.Metadata.Last.Term.Value);
@@ -161,6 +166,7 @@ public sealed partial class ReplicaActor
 
     private void OnSnapshotSaved(SavedSnapshot saved)
     {
+        Failpoints.SnapshotDurable(PersistenceId, saved.SequenceNr);
         if (_snapshotInFlight is not { } inFlight) return;
         _snapshotInFlight = null;
         _storage.Compact(new Snapshot(inFlight.Raft, inFlight.Image));

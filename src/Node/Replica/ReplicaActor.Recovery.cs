@@ -17,7 +17,8 @@ public sealed partial class ReplicaActor
     {
         switch (message)
         {
-            case SnapshotOffer { Snapshot: ReplicaSnapshot snapshot }:
+            case SnapshotOffer { Snapshot: ReplicaSnapshot snapshot } offer:
+                Failpoints.SnapshotDurable(PersistenceId, offer.Metadata.SequenceNr);
                 RestoreFromSnapshot(snapshot);
                 break;
             case EntriesAppended appended:
@@ -28,6 +29,7 @@ public sealed partial class ReplicaActor
                 _storage.SetHardState(RaftWire.FromWire(hardState));
                 break;
             case RecoveryCompleted:
+                Failpoints.JournalDurable(PersistenceId, LastSequenceNr);
                 StartRaft();
                 break;
         }

@@ -64,6 +64,7 @@ public sealed class ReplicaHost : ReceiveActor
         if (_identity is not null) return;
         _identity = identity;
         SqliteFiles.Prepare(_dataDirectory);
+        Failpoints.StorageOpened(_dataDirectory);
         var replica = new ReplicaId(identity.ReplicaId);
         foreach (int shard in identity.Hosted)
         {

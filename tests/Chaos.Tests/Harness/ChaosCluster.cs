@@ -83,19 +83,22 @@ internal sealed class ChaosCluster : IAsyncDisposable
         if (_bindPorts is not null) arguments.AddRange(["--bind-port", _bindPorts[i].ToString(CultureInfo.InvariantCulture)]);
         if (_configFile is not null) arguments.AddRange(["--config", _configFile]);
         _paused[i] = false;
-        // Armed by creating the file (ArmCrashDuringSnapshot); the node only looks while the variable names it.
-        var environment = new Dictionary<string, string> { ["KVACTORS_FAILPOINT_CRASH_DURING_SNAPSHOT"] = CrashDuringSnapshotFile(i) };
+        // Armed by creating the file (ArmFailpoint); the node only looks while the variable names it.
+        Dictionary<string, string> environment = Failpoints.ToDictionary(f => f.Variable, f => FailpointFile(i, f));
         _running[i] = _processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), environment, [.. arguments]);
         await _running[i]!.WaitForLineAsync(l => l.StartsWith("started", StringComparison.Ordinal));
     }
 
-    /// <summary>Arms node <paramref name="i"/>'s crash-during-snapshot failpoint: it kills itself while writing its next snapshot.</summary>
-    public void ArmCrashDuringSnapshot(int i) => File.WriteAllText(CrashDuringSnapshotFile(i), "armed by the chaos run");
+    /// <summary>The test-only failpoints of every node (src/Node/Replica/Failpoints.cs): a file arms each.</summary>
+    public static readonly Failpoint[] Failpoints = [Failpoint.CrashDuringSnapshot, Failpoint.LoseUnsynced];
+
+    /// <summary>Arms a failpoint of node <paramref name="i"/>: it fires (and kills the node) at its next chance.</summary>
+    public void ArmFailpoint(int i, Failpoint failpoint) => File.WriteAllText(FailpointFile(i, failpoint), "armed by the chaos run");
 
     /// <summary>Disarms it, if it did not fire.</summary>
-    public void DisarmCrashDuringSnapshot(int i) => File.Delete(CrashDuringSnapshotFile(i));
+    public void DisarmFailpoint(int i, Failpoint failpoint) => File.Delete(FailpointFile(i, failpoint));
 
-    private string CrashDuringSnapshotFile(int i) => Path.Combine(_root, NodeId(i) + "-crash-during-snapshot");
+    private string FailpointFile(int i, Failpoint failpoint) => Path.Combine(_root, $"{NodeId(i)}-{failpoint.Name}");
 
     /// <summary><c>kill -9</c>: the process ends at once; what it had not written is lost.</summary>
     public void Kill(int i)

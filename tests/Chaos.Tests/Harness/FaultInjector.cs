@@ -33,6 +33,12 @@ internal enum Fault
     /// snapshots every few hundred entries; the run fails as vacuous if none is taken in time.
     /// </summary>
     CrashDuringSnapshot,
+
+    /// <summary>
+    /// The node's test-only failpoint kills it while journal writes are in flight and, as it restarts, drops every
+    /// journal row and snapshot its replicas had not been told were durable (a power loss: what was not fsynced is gone).
+    /// </summary>
+    LoseUnsynced,
 }
 
 /// <summary>
@@ -48,8 +54,8 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
     private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan InstallWait = TimeSpan.FromSeconds(30);
     // Longer than kvactors.node.restart-unjoined-after (30 s): a node just restarted may hear nothing from its peers,
-    // and so apply and snapshot nothing, until it restarts itself once more.
-    private static readonly TimeSpan SnapshotWait = TimeSpan.FromSeconds(60);
+    // and so write and snapshot nothing, until it restarts itself once more.
+    private static readonly TimeSpan FailpointWait = TimeSpan.FromSeconds(60);
     private readonly int _first = random.Next(kinds.Length);
 
     /// <summary>How many faults were injected.</summary>
@@ -120,7 +126,11 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
                 break;
             case Fault.CrashDuringSnapshot:
                 await cluster.WaitForRecoveryAsync(RecoveryWait);
-                await CrashDuringSnapshotAsync(node, context);
+                await CrashAtFailpointAsync(kind, Failpoint.CrashDuringSnapshot, "at its next snapshot", node, context);
+                break;
+            case Fault.LoseUnsynced:
+                await CrashAtFailpointAsync(kind, Failpoint.LoseUnsynced, "at its next journal write", node, context);
+                await ReportDroppedAsync(node);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "a fault the injector does not know");
@@ -163,25 +173,39 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
         say($"  {cluster.NodeId(node)} installed a snapshot {clock.Elapsed.TotalSeconds:F1} s after healing");
     }
 
-    private async Task CrashDuringSnapshotAsync(int node, string context)
+    private async Task CrashAtFailpointAsync(Fault kind, Failpoint failpoint, string when, int node, string context)
     {
-        Say(Fault.CrashDuringSnapshot, cluster.NodeId(node), $"at its next snapshot (at most {SnapshotWait.TotalSeconds:F0} s)", context);
-        cluster.ArmCrashDuringSnapshot(node);
+        Say(kind, cluster.NodeId(node), $"{when} (at most {FailpointWait.TotalSeconds:F0} s)", context);
+        cluster.ArmFailpoint(node, failpoint);
         var clock = Stopwatch.StartNew();
         while (cluster.IsRunning(node))
         {
-            if (clock.Elapsed > SnapshotWait)
+            if (clock.Elapsed > FailpointWait)
             {
-                cluster.DisarmCrashDuringSnapshot(node);
-                throw new InvalidOperationException($"vacuous fault: {cluster.NodeId(node)} took no snapshot within {SnapshotWait}, so it never crashed while writing one");
+                cluster.DisarmFailpoint(node, failpoint);
+                throw new InvalidOperationException($"vacuous fault: the {failpoint.Name} failpoint of {cluster.NodeId(node)} did not fire within {FailpointWait}");
             }
             await Task.Delay(50);
         }
-        string crash = cluster.Lines(node).LastOrDefault(l => l.StartsWith("failpoint crash-during-snapshot", StringComparison.Ordinal))
-                       ?? throw new InvalidOperationException($"{cluster.NodeId(node)} exited without its failpoint firing; see {cluster.LogPath(node)}");
+        string crash = cluster.Lines(node).LastOrDefault(l => l.StartsWith($"failpoint {failpoint.Name}", StringComparison.Ordinal))
+                       ?? throw new InvalidOperationException($"{cluster.NodeId(node)} exited without its {failpoint.Name} failpoint firing; see {cluster.LogPath(node)}");
         say($"  {cluster.NodeId(node)}: {crash}");
         await Task.Delay(Hold(500, 2_000));
         await cluster.StartNodeAsync(node);
+    }
+
+    /// <summary>Waits for the restarted node to say what it dropped of the writes it had not seen durable.</summary>
+    private async Task ReportDroppedAsync(int node)
+    {
+        var clock = Stopwatch.StartNew();
+        string? dropped;
+        while ((dropped = cluster.Lines(node).FirstOrDefault(l => l.StartsWith("failpoint lose-unsynced: dropped", StringComparison.Ordinal))) is null)
+        {
+            if (clock.Elapsed > FailpointWait)
+                throw new InvalidOperationException($"{cluster.NodeId(node)} restarted after its lose-unsynced failpoint but dropped nothing within {FailpointWait}; see {cluster.LogPath(node)}");
+            await Task.Delay(50);
+        }
+        say($"  {cluster.NodeId(node)}: {dropped}");
     }
 
     private NetworkProxy Network =>
