@@ -94,8 +94,9 @@ internal sealed class KvctlOutput(TextWriter stdout, bool json)
 
     /// <summary>
     /// <c>{"nodes":[{"id","address","status"}],"shards":[{"id","leader","term","voters","learners","replicas":[{"node",
-    /// "applied","lag","role","reachable"}],"commit"}]}</c> (node.proto's names in lowerCamelCase; <c>leader</c> is null
-    /// without a leader). Text: a table of nodes, then one of shards.
+    /// "applied","lag","role","reachable"}],"commit","move"}]}</c> (node.proto's names in lowerCamelCase; <c>leader</c> is
+    /// null without a leader, <c>move</c> empty while the shard's manager changes nothing). Text: a table of nodes, then
+    /// one of shards, then the moves in progress.
     /// </summary>
     public Task StatusAsync(ClusterStatus status) => json
         ? WriteJsonAsync(w => WriteStatus(w, status))
@@ -136,6 +137,7 @@ internal sealed class KvctlOutput(TextWriter stdout, bool json)
             }
             w.WriteEndArray();
             w.WriteNumber("commit", shard.Commit);
+            w.WriteString("move", shard.Move);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -197,6 +199,8 @@ internal static class StatusTable
         Table(text, nodes);
         text.AppendLine();
         Table(text, shards);
+        foreach (ShardStatus shard in status.Shards.Where(s => s.Move.Length > 0))
+            text.Append(CultureInfo.InvariantCulture, $"shard {shard.Id}: {shard.Move}").AppendLine();
         return text.ToString();
     }
 

@@ -56,6 +56,8 @@ internal sealed partial class RaftCore
 
     public Membership Membership => _membership;
 
+    public bool MembershipSettled => Log.LastConfigIndex <= Log.Committed && !_membership.IsJoint;
+
     public HardState HardState => new(Term, Vote, Log.Committed);
 
     public RaftStatus Status => new(_id, Role, Term, Vote, Leader, Log.Committed, Log.Applied, Log.LastEntryId);

@@ -73,6 +73,12 @@ public sealed class RaftNode
     public Membership Membership => _core.Membership;
 
     /// <summary>
+    /// True when the newest configuration in this replica's log is committed (as far as it knows) and not joint: on the
+    /// leader, a membership change may start, and <see cref="Membership"/> can no longer be rolled back.
+    /// </summary>
+    public bool MembershipSettled => _core.MembershipSettled;
+
+    /// <summary>
     /// What a snapshot of the state machine at <paramref name="index"/> stands for (its last entry and the membership
     /// then). Null when no snapshot can be taken there: <paramref name="index"/> is compacted or not yet applied, or a
     /// snapshot from the leader is about to replace the log.

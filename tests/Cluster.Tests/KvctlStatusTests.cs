@@ -100,7 +100,7 @@ public sealed class KvctlStatusTests : IAsyncLifetime
         n2.PropertyNames().Should().Equal("id", "address", "status");
         n2.GetProperty("status").GetString().Should().Be("unreachable");
         JsonElement led = json.GetProperty("shards")[0];
-        led.PropertyNames().Should().Equal("id", "leader", "term", "voters", "learners", "replicas", "commit");
+        led.PropertyNames().Should().Equal("id", "leader", "term", "voters", "learners", "replicas", "commit", "move");
         led.GetProperty("leader").GetString().Should().Be("n1");
         led.GetProperty("term").GetUInt64().Should().Be(3);
         led.GetProperty("voters").EnumerateArray().Select(v => v.GetString()).Should().Equal("n1", "n2");

@@ -17,8 +17,13 @@ namespace KvActors.Node.Management;
 /// The replicas it asks: those on nodes that host the shard, plus every member of the shard's Raft membership (as its
 /// replicas report it) whose replica id belongs to a known node. A member with no known node is listed, unreachable.
 /// </para>
+/// <para>
+/// It also heals the shard (<c>ShardManager.Healing.cs</c>): a member the shard's leader has not heard from for
+/// <see cref="ShardManagerSettings.HealAfter"/> is replaced by a new replica on another live node, one Raft membership
+/// change at a time, and a replica its node brought back after it was replaced is told to delete itself.
+/// </para>
 /// </summary>
-public sealed class ShardManager : UntypedActor, IWithTimers
+public sealed partial class ShardManager : UntypedActor, IWithTimers
 {
     /// <summary>Most status requests kept waiting for the first poll; past it they are answered with what is known.</summary>
     private const int MaxWaitingRequests = 1000;
@@ -98,6 +103,8 @@ public sealed class ShardManager : UntypedActor, IWithTimers
                 break;
             case GetShardStatus: OnGetStatus(Sender); break;
             case AnswerWaiting: Answer(_waiting, BuildStatus()); break;
+            case MembershipChangeAnswer answer: OnChangeAnswer(answer); break;
+            case ReplicaHostAnswer answer: OnHostAnswer(answer); break;
             default: Unhandled(message); break;
         }
     }
@@ -178,6 +185,7 @@ public sealed class ShardManager : UntypedActor, IWithTimers
         }
         _awaiting.Clear();
         if (_roundAskedAnyone) _polled = true;
+        Heal();
         ShardStatus status = BuildStatus();
         LogLeaderChange(status);
         if (_polled && _waiting.Count > 0)
@@ -262,6 +270,7 @@ public sealed class ShardManager : UntypedActor, IWithTimers
             });
         }
         status.Replicas.AddRange(entries.OrderBy(e => e.Node, StringComparer.Ordinal));
+        if (_healing is { } healing) status.Move = $"replacing {healing.DeadNode} for {Since(healing.Started).TotalSeconds:F0} s" + (_stepDoing is null ? "" : $": {_stepDoing}");
         return status;
     }
 

@@ -18,6 +18,12 @@ public sealed record ShardManagerSettings
     /// </summary>
     public TimeSpan PollTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long the shard's leader must not have heard from a member before the manager replaces it on another node.</summary>
+    public TimeSpan HealAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one healing step (a proposal to the leader, a request to a node) may go unanswered before it is tried again.</summary>
+    public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Reads <c>kvactors.shard-manager</c> from <paramref name="config"/>.</summary>
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names it.</exception>
     public static ShardManagerSettings From(Config config)
@@ -27,6 +33,8 @@ public sealed record ShardManagerSettings
         {
             PollInterval = c.PositiveDuration("poll-interval"),
             PollTimeout = c.PositiveDuration("poll-timeout"),
+            HealAfter = c.PositiveDuration("heal-after"),
+            StepTimeout = c.PositiveDuration("step-timeout"),
         };
         if (settings.PollTimeout > settings.PollInterval)
             throw new ConfigurationException("kvactors.shard-manager.poll-timeout must not exceed kvactors.shard-manager.poll-interval");

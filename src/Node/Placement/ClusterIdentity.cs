@@ -9,6 +9,8 @@ namespace KvActors.Node.Placement;
 /// initial placement was computed from, the node's id and endpoint, the replica id of its replicas and the shards it
 /// hosts. A wiped directory loses the replica id, which is the point: its replicas come back under a new id (a new
 /// incarnation) and must be added again, so an empty replica never answers to the id of one that voted.
+/// <see cref="Removed"/> lists the shards whose replica on this node was removed from the shard's membership: the node
+/// never hosts them again under this replica id.
 /// </summary>
 public sealed record ClusterIdentity(
     [property: JsonPropertyName("shards")] int Shards,
@@ -22,6 +24,17 @@ public sealed record ClusterIdentity(
     /// <summary>The file's name in the data directory.</summary>
     public const string FileName = "cluster.json";
 
+    /// <summary>Shards whose replica on this node was removed from the shard (replaced elsewhere), ascending.</summary>
+    [JsonPropertyName("removed")]
+    public IReadOnlyList<int> Removed { get; init; } = [];
+
+    /// <summary>This identity hosting <paramref name="shard"/> too.</summary>
+    public ClusterIdentity Hosting(int shard) => this with { Hosted = [.. Hosted.Append(shard).Distinct().Order()] };
+
+    /// <summary>This identity with <paramref name="shard"/> removed for good.</summary>
+    public ClusterIdentity WithRemoved(int shard) =>
+        this with { Hosted = [.. Hosted.Where(s => s != shard)], Removed = [.. Removed.Append(shard).Distinct().Order()] };
+
     /// <summary>The identity recorded in <paramref name="dataDirectory"/>, or null when the directory has none yet.</summary>
     /// <exception cref="InvalidDataException">The file exists but is not a valid identity; the message says what to do.</exception>
     public static ClusterIdentity? Load(string dataDirectory)
@@ -31,7 +44,7 @@ public sealed record ClusterIdentity(
             "restore it from a backup, or move the data directory away to start this node as a new replica");
         if (identity is null) return null;
         if (identity.Shards < 1 || identity.Replication < 1 || identity.Seeds is null || string.IsNullOrEmpty(identity.NodeId) ||
-            string.IsNullOrEmpty(identity.Endpoint) || identity.ReplicaId == 0 || identity.Hosted is null)
+            string.IsNullOrEmpty(identity.Endpoint) || identity.ReplicaId == 0 || identity.Hosted is null || identity.Removed is null)
             throw new InvalidDataException($"{path} is incomplete; restore it from a backup, or move the data directory away to start this node as a new replica");
         return identity;
     }

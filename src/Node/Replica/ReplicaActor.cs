@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -33,6 +34,10 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
     private RaftNode? _raft;
     private bool _readyScheduled;
     private long _journalWrites;
+    // When each peer was last heard from (Stopwatch timestamps): the leader reports the silences, and a shard manager
+    // replaces a member silent for too long. A peer never heard from counts from the replica's start.
+    private readonly Dictionary<ReplicaId, long> _lastHeard = [];
+    private readonly long _started = Stopwatch.GetTimestamp();
     private long _entriesWritten;
 
     /// <summary>Creates the replica; <paramref name="initialMembership"/> applies only when its journal is empty.</summary>
@@ -88,7 +93,7 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
                 HandleReady();
                 return;
             case SweepDeadlines: FailExpiredRequests(); return;
-            case ChangeMembership change: Sender.Tell(_raft.ProposeConfigChange(change.Change)); break;
+            case ProposeMembershipChange change: Sender.Tell(ProposeChange(change)); break;
             case TransferLeadership transfer: Sender.Tell(_raft.TransferLeadership(transfer.To)); break;
             case GetReplicaStatus:
                 Sender.Tell(new ReplicaStatus(_address.Shard, _raft.Status, _raft.Membership,
@@ -126,7 +131,29 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
                 _address.Shard, _address.Replica, Sender, reason);
             return;
         }
+        _lastHeard[message.From] = Stopwatch.GetTimestamp();
         _raft!.Step(message);
+    }
+
+    /// <summary>Proposes a shard manager's membership change, if this replica leads; logs it when the core takes it.</summary>
+    private MembershipChangeAnswer ProposeChange(ProposeMembershipChange change)
+    {
+        var replica = new ReplicaId(change.ReplicaId);
+        ConfigChange? planned = change.Kind switch
+        {
+            MembershipChangeKind.MembershipChangeAddLearner => ConfigChange.AddLearner(replica),
+            MembershipChangeKind.MembershipChangePromoteLearner => ConfigChange.Promote(replica),
+            MembershipChangeKind.MembershipChangeRemove => ConfigChange.Remove(replica),
+            MembershipChangeKind.MembershipChangeReplaceVoter => ConfigChange.Replace(replica, new ReplicaId(change.Replacement)),
+            _ => null,
+        };
+        if (change.Shard != (uint)_address.Shard || planned is null)
+            return new MembershipChangeAnswer { Shard = (uint)_address.Shard, Status = nameof(RequestStatus.InvalidChange) };
+        ProposeResult result = _raft!.ProposeConfigChange(planned);
+        if (result.IsAccepted)
+            _log.Info("Shard {Shard} replica {Replica}: proposed membership change {Change} at index {Index} (term {Term})",
+                _address.Shard, _address.Replica, planned, result.Entry.Index, result.Entry.Term);
+        return new MembershipChangeAnswer { Shard = (uint)_address.Shard, Status = result.Status.ToString(), LeaderHint = result.LeaderHint.Value };
     }
 
     /// <summary>What this replica tells a shard manager about itself (the wire form of <see cref="ReplicaStatus"/>).</summary>
@@ -152,10 +179,18 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
             Applied = status.Applied.Value,
             LastIndex = status.LastLog.Index.Value,
             SnapshotIndex = _storage.Snapshot().Metadata.Last.Index.Value,
+            MembershipSettled = _raft.MembershipSettled,
         };
         foreach (ReplicaId id in membership.Voters) health.Voters.Add(id.Value);
         foreach (ReplicaId id in membership.OutgoingVoters) health.OutgoingVoters.Add(id.Value);
         foreach (ReplicaId id in membership.Learners) health.Learners.Add(id.Value);
+        if (status.Role != Role.Leader) return health;
+        long now = Stopwatch.GetTimestamp();
+        foreach (ReplicaId id in membership.Members.Where(m => m != _address.Replica))
+        {
+            long heard = _lastHeard.GetValueOrDefault(id, _started);
+            health.Peers.Add(new PeerContact { ReplicaId = id.Value, SilentMillis = (ulong)Stopwatch.GetElapsedTime(heard, now).TotalMilliseconds });
+        }
         return health;
     }
 

@@ -62,8 +62,5 @@ public sealed record SnapshotStats(long Taken, long SavedCount, TimeSpan LastPau
     public SnapshotStats WithSaved(TimeSpan took) => this with { SavedCount = SavedCount + 1, MaxSave = took > MaxSave ? took : MaxSave };
 }
 
-/// <summary>Asks a replica to propose a membership change (it must lead); answered with a <see cref="ProposeResult"/>.</summary>
-public sealed record ChangeMembership(ConfigChange Change);
-
 /// <summary>Asks a leader to hand leadership to another voter; answered with a <see cref="TransferResult"/>.</summary>
 public sealed record TransferLeadership(ReplicaId To);

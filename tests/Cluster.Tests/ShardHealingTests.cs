@@ -1,0 +1,96 @@
+using Akka.Actor;
+using KvActors.Client;
+using KvActors.Node.Hosting;
+using KvActors.Node.Placement;
+using KvActors.Node.Topology;
+using KvActors.Protocol.Wire;
+using Microsoft.Data.Sqlite;
+
+namespace KvActors.Cluster.Tests;
+
+/// <summary>
+/// Shard managers heal their shards (real nodes in ActorSystems of this process, <c>heal-after</c> shortened to 3 s):
+/// a stopped node's replicas are rebuilt on the spare node as learners and swapped in as voters with nothing lost;
+/// when the node returns, it deletes the replicas it no longer owns and never takes them back; a node host refuses
+/// requests that make no sense.
+/// </summary>
+public sealed class ShardHealingTests
+{
+    private const int Shards = 4;
+    private const string FastHealing = "kvactors.shard-manager.heal-after = 3s";
+
+    [Fact]
+    public async Task A_stopped_nodes_replicas_are_rebuilt_elsewhere_and_deleted_by_the_node_when_it_returns()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 4, Shards, replication: 3, FastHealing);
+        ClusterIdentity[] identities = await nodes.StartAllAsync();
+        await nodes.AwaitLeadersAsync();
+        KvClient client = KvClient.Create(nodes.Node(0).Gateway);
+        for (int k = 0; k < 40; k++) await client.PutAsync($"heal/{k}", $"v{k}");
+
+        // The node other than the client's with the most replicas.
+        int victim = Enumerable.Range(1, 3).MaxBy(i => identities[i].Hosted.Count);
+        ClusterIdentity lost = identities[victim];
+        lost.Hosted.Should().NotBeEmpty();
+        await nodes.StopAsync(victim);
+
+        await TestCluster.AwaitAsync(async () =>
+        {
+            ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(3));
+            return status.Shards.Count == Shards && status.Shards.All(s =>
+                s.HasLeader && s.Voters.Count == 3 && !s.Voters.Contains(lost.NodeId) && s.Learners.Count == 0);
+        });
+        for (int k = 0; k < 40; k++) (await client.GetAsync($"heal/{k}"))!.ValueText.Should().Be($"v{k}", "healing loses nothing");
+        for (int k = 40; k < 60; k++) await client.PutAsync($"heal/{k}", $"v{k}");
+
+        nodes.Start(victim);
+        await nodes.Node(victim).Identity.WaitAsync(TestCluster.Wait);
+        await TestCluster.AwaitAsync(() => Task.FromResult(
+            ClusterIdentity.Load(nodes.DataDirectory(victim)) is { Hosted.Count: 0 } now && now.Removed.SequenceEqual(lost.Hosted)
+            && lost.Hosted.All(shard => LiveRows(nodes.DataDirectory(victim), lost.ReplicaId, shard) == 0)));
+
+        ClusterStatus after = await client.StatusAsync(TimeSpan.FromSeconds(3));
+        after.Shards.Should().OnlyContain(s => s.Voters.Count == 3 && !s.Voters.Contains(lost.NodeId), "the returning node took nothing back");
+        for (int k = 0; k < 60; k++) (await client.GetAsync($"heal/{k}"))!.ValueText.Should().Be($"v{k}");
+
+        ActorSelection host = nodes.System(victim).ActorSelection($"/user/{NodePaths.Replicas}");
+        ReplicaHostAnswer again = await host.Ask<ReplicaHostAnswer>(new AddReplica { Shard = (uint)lost.Hosted[0], Reason = "test" }, TimeSpan.FromSeconds(3));
+        again.Refusal.Should().Contain("never reused");
+    }
+
+    [Fact]
+    public async Task A_node_host_refuses_a_shard_that_does_not_exist_and_a_replica_that_is_not_its_own()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 3, Shards, replication: 3, FastHealing);
+        ClusterIdentity[] identities = await nodes.StartAllAsync();
+        ActorSelection host = nodes.System(0).ActorSelection($"/user/{NodePaths.Replicas}");
+
+        ReplicaHostAnswer noShard = await host.Ask<ReplicaHostAnswer>(new AddReplica { Shard = 99, Reason = "test" }, TimeSpan.FromSeconds(3));
+        noShard.Refusal.Should().Be($"there is no shard 99 (the cluster has {Shards})");
+        ReplicaHostAnswer notMine = await host.Ask<ReplicaHostAnswer>(
+            new RemoveReplica { Shard = (uint)identities[0].Hosted[0], ReplicaId = identities[1].ReplicaId, Reason = "test" }, TimeSpan.FromSeconds(3));
+        notMine.Refusal.Should().Be($"node n1 hosts replica {identities[0].ReplicaId}, not {identities[1].ReplicaId}");
+        ClusterIdentity.Load(nodes.DataDirectory(0)).Should().BeEquivalentTo(identities[0], "a refusal changes nothing");
+    }
+
+    /// <summary>Journal rows and snapshots of one replica that are not marked deleted.</summary>
+    private static long LiveRows(string dataDirectory, ulong replicaId, int shard)
+    {
+        string persistenceId = $"raft-{shard}-{replicaId}";
+        long rows = 0;
+        foreach ((string file, string sql) in (ReadOnlySpan<(string, string)>)
+                 [
+                     (SqliteFiles.JournalFile, "SELECT count(*) FROM journal WHERE persistence_id = $id AND deleted = 0"),
+                     (SqliteFiles.SnapshotFile, "SELECT count(*) FROM snapshot WHERE persistence_id = $id"),
+                 ])
+        {
+            using var connection = new SqliteConnection(SqliteFiles.ConnectionString(Path.Combine(dataDirectory, file)));
+            connection.Open();
+            using SqliteCommand count = connection.CreateCommand();
+            count.CommandText = sql;
+            count.Parameters.AddWithValue("$id", persistenceId);
+            rows += (long)count.ExecuteScalar()!;
+        }
+        return rows;
+    }
+}
