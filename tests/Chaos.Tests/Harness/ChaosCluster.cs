@@ -52,6 +52,9 @@ internal sealed class ChaosCluster : IAsyncDisposable
 
     public int Shards { get; }
 
+    /// <summary>Replicas per shard: the nodes' default <c>--replication</c>.</summary>
+    public int Replication => Math.Min(3, Count);
+
     public string NodeId(int i) => string.Create(CultureInfo.InvariantCulture, $"n{i + 1}");
 
     public string LogPath(int i) => Path.Combine(_root, NodeId(i), "node.log");
@@ -105,6 +108,19 @@ internal sealed class ChaosCluster : IAsyncDisposable
     {
         if (_paused[i]) Resume(i);     // a stopped process takes SIGKILL too, but keep the bookkeeping simple
         _running[i]?.Kill9();
+    }
+
+    /// <summary>
+    /// Deletes everything in stopped node <paramref name="i"/>'s data directory but its log: its next start is a new
+    /// incarnation (a fresh replica id, no replicas) that the shard managers must rebuild the lost replicas on.
+    /// </summary>
+    public void Wipe(int i)
+    {
+        if (IsRunning(i)) throw new InvalidOperationException($"{NodeId(i)} is running: stop it before wiping its data");
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(_root, NodeId(i))))
+        {
+            if (file != LogPath(i)) File.Delete(file);
+        }
     }
 
     /// <summary><c>SIGSTOP</c>: the process freezes (its timers, sockets and disk writes with it) until resumed.</summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using KvActors.Client;
+using KvActors.Protocol.Wire;
 
 namespace KvActors.Chaos.Tests.Harness;
 
@@ -39,6 +41,13 @@ internal enum Fault
     /// journal row and snapshot its replicas had not been told were durable (a power loss: what was not fsynced is gone).
     /// </summary>
     LoseUnsynced,
+
+    /// <summary>
+    /// <c>kill -9</c>, the node's data directory wiped, a restart: the node comes back as a new incarnation with no
+    /// replicas, and the shard managers must rebuild every replica it lost (on it, when no other node is free) before
+    /// the next fault. Needs <c>heal-after</c> shortened to a few seconds.
+    /// </summary>
+    Wipe,
 }
 
 /// <summary>
@@ -53,6 +62,7 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
     private static readonly TimeSpan CompactionWait = TimeSpan.FromSeconds(40);
     private static readonly TimeSpan RecoveryWait = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan InstallWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RebuildWait = TimeSpan.FromSeconds(90);
     // Longer than kvactors.node.restart-unjoined-after (30 s): a node just restarted may hear nothing from its peers,
     // and so write and snapshot nothing, until it restarts itself once more.
     private static readonly TimeSpan FailpointWait = TimeSpan.FromSeconds(60);
@@ -127,6 +137,10 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
             case Fault.CrashDuringSnapshot:
                 await cluster.WaitForRecoveryAsync(RecoveryWait);
                 await CrashAtFailpointAsync(kind, Failpoint.CrashDuringSnapshot, "at its next snapshot", node, context);
+                break;
+            case Fault.Wipe:
+                await cluster.WaitForRecoveryAsync(RecoveryWait);
+                await WipeAsync(node, context);
                 break;
             case Fault.LoseUnsynced:
                 await CrashAtFailpointAsync(kind, Failpoint.LoseUnsynced, "at its next journal write", node, context);
@@ -206,6 +220,38 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
             await Task.Delay(50);
         }
         say($"  {cluster.NodeId(node)}: {dropped}");
+    }
+
+    private async Task WipeAsync(int node, string context)
+    {
+        Say(Fault.Wipe, cluster.NodeId(node), $"then a restart as a new replica, until its replicas are rebuilt (at most {RebuildWait.TotalSeconds:F0} s)", context);
+        cluster.Kill(node);
+        cluster.Wipe(node);
+        await cluster.StartNodeAsync(node);
+        var clock = Stopwatch.StartNew();
+        await using KvClient client = KvClient.Connect(cluster.Endpoints, config: KvClientConfig.Silent);
+        string last = "no answer yet";
+        string[] names = [.. Enumerable.Range(0, cluster.Count).Select(cluster.NodeId)];
+        while (true)
+        {
+            if (clock.Elapsed > RebuildWait)
+                throw new InvalidOperationException($"{cluster.NodeId(node)} came back wiped, but its replicas were not rebuilt within {RebuildWait}: {last}");
+            try
+            {
+                ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
+                // A lost replica shows as "replica-<id>" (no node answers to its id any more) until it is replaced.
+                if (status.Shards.Count == cluster.Shards && status.Shards.All(s =>
+                        s.HasLeader && s.Voters.Count == cluster.Replication && s.Voters.All(names.Contains) && s.Learners.Count == 0))
+                    break;
+                last = string.Join("; ", status.Shards.Select(s => $"shard {s.Id}: voters {string.Join(",", s.Voters)} learners {string.Join(",", s.Learners)} {s.Move}"));
+            }
+            catch (KvException e)
+            {
+                last = e.Message;
+            }
+            await Task.Delay(250);
+        }
+        say($"  {cluster.NodeId(node)} came back as a new replica; every shard has its voters on live nodes again after {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     private NetworkProxy Network =>
