@@ -319,9 +319,9 @@ internal static class TestCluster
             {
                 if (await condition()) return;
             }
-            catch (AskTimeoutException)
+            catch (Exception e) when (e is AskTimeoutException or KvException { Error: ErrorCode.Timeout or ErrorCode.Unavailable })
             {
-                // a replica busy electing or recovering: ask again
+                // a replica busy electing or recovering, a gateway waiting on a shard manager just restarted: ask again
             }
             if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {Wait}");
             await Task.Delay(50, CancellationToken.None);

@@ -36,7 +36,7 @@ public sealed class ShardHealingTests
 
         await TestCluster.AwaitAsync(async () =>
         {
-            ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(3));
+            ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
             return status.Shards.Count == Shards && status.Shards.All(s =>
                 s.HasLeader && s.Voters.Count == 3 && !s.Voters.Contains(lost.NodeId) && s.Learners.Count == 0);
         });
@@ -56,6 +56,54 @@ public sealed class ShardHealingTests
         ActorSelection host = nodes.System(victim).ActorSelection($"/user/{NodePaths.Replicas}");
         ReplicaHostAnswer again = await host.Ask<ReplicaHostAnswer>(new AddReplica { Shard = (uint)lost.Hosted[0], Reason = "test" }, TimeSpan.FromSeconds(3));
         again.Refusal.Should().Contain("never reused");
+    }
+
+    [Fact]
+    public async Task A_move_its_manager_did_not_start_is_finished_with_the_learner_already_there()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 5, Shards, replication: 3, "kvactors.shard-manager.heal-after = 4s");
+        ClusterIdentity[] identities = await nodes.StartAllAsync();
+        await nodes.AwaitLeadersAsync();
+        KvClient client = KvClient.Create(nodes.Node(0).Gateway);
+        for (int k = 0; k < 20; k++) await client.PutAsync($"move/{k}", $"v{k}");
+        // A shard the client's node does not hold, one of its voters to lose, and the two nodes without it.
+        int shard = Enumerable.Range(0, Shards).First(s => !identities[0].Hosted.Contains(s));
+        int victim = Enumerable.Range(1, 4).First(i => identities[i].Hosted.Contains(shard));
+        int[] spares = [.. Enumerable.Range(0, 5).Where(i => !identities[i].Hosted.Contains(shard))];
+        int chosen = spares[0], other = spares[1];
+        await nodes.StopAsync(victim);
+
+        // What a manager that stopped mid-move leaves behind: an empty replica on one spare, added as a learner.
+        ActorSelection chosenHost = nodes.System(chosen).ActorSelection($"/user/{NodePaths.Replicas}");
+        (await chosenHost.Ask<ReplicaHostAnswer>(new AddReplica { Shard = (uint)shard, Reason = "test" }, TimeSpan.FromSeconds(3))).Refusal.Should().BeEmpty();
+        await TestCluster.AwaitAsync(async () =>
+        {
+            ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
+            if (status.Shards.Single(s => s.Id == shard) is not { HasLeader: true } led) return false;
+            int leader = Enumerable.Range(0, 5).Single(i => identities[i].NodeId == led.Leader);
+            if (leader == victim) return false;         // the status can still show the stopped node's last answer
+            var replica = new Node.Replica.ReplicaAddress(shard, new Raft.Ids.ReplicaId(identities[leader].ReplicaId));
+            MembershipChangeAnswer answer = await nodes.System(leader).ActorSelection($"/user/{NodePaths.Replicas}/{replica.ActorName}")
+                .Ask<MembershipChangeAnswer>(new ProposeMembershipChange
+                {
+                    Shard = (uint)shard, Kind = MembershipChangeKind.MembershipChangeAddLearner, ReplicaId = identities[chosen].ReplicaId,
+                }, TimeSpan.FromSeconds(3));
+            return answer.Status is "Accepted" or "InvalidChange";      // InvalidChange: already a learner
+        });
+        // And the manager itself goes: a new one starts on the next status request.
+        for (int i = 0; i < 5; i++)
+        {
+            if (i != victim) nodes.System(i).ActorSelection($"/system/sharding/{NodePaths.ShardManagerType}/{shard}/{shard}").Tell(PoisonPill.Instance);
+        }
+
+        await TestCluster.AwaitAsync(async () =>
+        {
+            ShardStatus s = (await client.StatusAsync(TimeSpan.FromSeconds(5))).Shards.Single(s => s.Id == shard);
+            return s.HasLeader && s.Voters.Count == 3 && s.Voters.Contains(identities[chosen].NodeId) && !s.Voters.Contains(identities[victim].NodeId)
+                   && s.Learners.Count == 0;
+        });
+        ClusterIdentity.Load(nodes.DataDirectory(other))!.Hosted.Should().NotContain(shard, "the learner already there took the lost voter's place");
+        for (int k = 0; k < 20; k++) (await client.GetAsync($"move/{k}"))!.ValueText.Should().Be($"v{k}");
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed partial class ShardManager
     //   2. a voter the leader has not heard from for heal-after is replaced: an empty replica is started on a live node that does not
     //      host the shard (AddReplica), added as a learner, and, once caught up, swapped in for the dead voter in one
     //      joint change (ReplaceVoter), so the shard never has fewer voters than before;
-    //   3. a learner no voter needs is removed;
+    //   3. a learner no voter has needed for heal-after is removed;
     //   4. a replica that answers although the settled membership no longer names it (its node came back after it was
     //      replaced) is told to delete itself.
     // The Raft core refuses a second change while one is in flight, so two managers of one shard (a split cluster)
@@ -29,6 +29,7 @@ public sealed partial class ShardManager
     private string? _stepDoing;
     private (ReplicaId Dead, string DeadNode, long Started)? _healing;
     private readonly HashSet<string> _loggedOnce = [];
+    private readonly Dictionary<ReplicaId, long> _unneededSince = [];
 
     private static long Now => Stopwatch.GetTimestamp();
 
@@ -58,13 +59,19 @@ public sealed partial class ShardManager
         }
         if (voters.Where(v => v != leaderId).FirstOrDefault(v => Dead(leader, v)) is { IsSome: true } dead)
         {
+            _unneededSince.Clear();
             ReplaceVoter(leader, dead, learners);
             return;
         }
+        // A learner is part of a replacement whose voter may not count as lost yet (the leader changed, or a manager
+        // restarted mid-move): it is removed only once it has been unneeded for heal-after.
+        foreach (ReplicaId gone in _unneededSince.Keys.Where(l => !learners.Contains(l)).ToList()) _unneededSince.Remove(gone);
         if (learners.Length > 0)
         {
-            Propose(leader, MembershipChangeKind.MembershipChangeRemove, learners[0], default,
-                $"learner {Known.NameOf(learners[0])} is not needed: no voter is lost");
+            _unneededSince.TryAdd(learners[0], Now);
+            if (Since(_unneededSince[learners[0]]) >= _settings.HealAfter)
+                Propose(leader, MembershipChangeKind.MembershipChangeRemove, learners[0], default,
+                    $"learner {Known.NameOf(learners[0])} has not been needed for {_settings.HealAfter.TotalSeconds:F0} s: no voter is lost");
             return;
         }
         RemoveStaleReplicas(voters);
