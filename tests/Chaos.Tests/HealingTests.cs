@@ -71,9 +71,11 @@ public sealed class HealingTests(ITestOutputHelper log) : IDisposable
 
         cluster.Kill(victim);
         var clock = Stopwatch.StartNew();
-        ClusterStatus healed = await WaitForStatusAsync(client, status => status.Shards.Count == 4 && status.Shards.All(s =>
-            s.HasLeader && s.Voters.Count == 3 && !s.Voters.Contains(victimId) && s.Learners.Count == 0 && s.Move.Length == 0), HealWithin,
-            $"every shard back to 3 voters without {victimId}");
+        ClusterStatus healed = await ChaosCluster.WaitForStatusAsync(cluster.Endpoints, $"bring every shard back to 3 voters without {victimId}",
+            status => status.Shards.Count == 4 && status.Shards.All(s =>
+                s.HasLeader && s.Voters.Count == 3 && !s.Voters.Contains(victimId) && s.Learners.Count == 0 && s.Move.Length == 0)
+                ? null
+                : ChaosCluster.DescribeShards(status), HealWithin);
         ChaosRun.Say(log, $"healing: healed {hostedByVictim.Length} shards of {victimId} in {clock.Elapsed.TotalSeconds:F1} s");
         await stopWriting.CancelAsync();
         await writers;
@@ -94,28 +96,6 @@ public sealed class HealingTests(ITestOutputHelper log) : IDisposable
         ChaosRun.Say(log, $"healing: {victimId} removed its {hostedByVictim.Length} replaced replicas {clock.Elapsed.TotalSeconds:F1} s after it came back");
         ClusterStatus after = await client.StatusAsync(TimeSpan.FromSeconds(5));
         after.Shards.Should().OnlyContain(s => s.Voters.Count == 3 && !s.Voters.Contains(victimId));
-    }
-
-    private async Task<ClusterStatus> WaitForStatusAsync(KvClient client, Func<ClusterStatus, bool> done, TimeSpan within, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        string last = "no answer yet";
-        while (clock.Elapsed < within)
-        {
-            try
-            {
-                ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
-                if (done(status)) return status;
-                last = string.Join("; ", status.Shards.Select(s => $"shard {s.Id}: voters {string.Join(",", s.Voters)} learners {string.Join(",", s.Learners)} leader {(s.HasLeader ? s.Leader : "-")} {s.Move}"));
-            }
-            catch (KvException e)
-            {
-                last = e.Message;
-            }
-            await Task.Delay(500);
-        }
-        log.WriteLine($"gave up waiting for {what}: {last}");
-        throw new TimeoutException($"not {what} within {within}: {last}");
     }
 
     public void Dispose() => _data.Dispose();

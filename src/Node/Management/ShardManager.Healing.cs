@@ -144,10 +144,12 @@ public sealed partial class ShardManager
 
     private void Propose(ReplicaHealth leader, MembershipChangeKind kind, ReplicaId replica, ReplicaId replacement, string reason)
     {
+        var leaderId = new ReplicaId(leader.ReplicaId);
+        // The leader answered this poll, so its node is known; if the directory has just dropped it, the next poll decides again.
+        if (Known.ByReplica(leaderId) is not { } node) return;
         SendStep($"{kind} {Known.NameOf(replica)}" + (replacement.IsSome ? $" by {Known.NameOf(replacement)}" : ""));
-        _log.Info("Shard {Shard}: proposing {Change} to leader {Leader}: {Reason}", _shard, _stepDoing, Known.NameOf(new ReplicaId(leader.ReplicaId)), reason);
-        if (Known.ByReplica(new ReplicaId(leader.ReplicaId)) is not { } node) return;
-        Context.ActorSelection(NodePaths.ReplicaOn(node.Address, new ReplicaAddress(_shard, new ReplicaId(leader.ReplicaId))))
+        _log.Info("Shard {Shard}: proposing {Change} to leader {Leader}: {Reason}", _shard, _stepDoing, node.NodeId, reason);
+        Context.ActorSelection(NodePaths.ReplicaOn(node.Address, new ReplicaAddress(_shard, leaderId)))
             .Tell(new ProposeMembershipChange { Shard = (uint)_shard, Kind = kind, ReplicaId = replica.Value, Replacement = replacement.Value }, Self);
     }
 

@@ -34,11 +34,11 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
     private RaftNode? _raft;
     private bool _readyScheduled;
     private long _journalWrites;
+    private long _entriesWritten;
     // When each peer was last heard from (Stopwatch timestamps): the leader reports the silences, and a shard manager
     // replaces a member silent for too long. A peer never heard from counts from the replica's start.
     private readonly Dictionary<ReplicaId, long> _lastHeard = [];
     private readonly long _started = Stopwatch.GetTimestamp();
-    private long _entriesWritten;
 
     /// <summary>Creates the replica; <paramref name="initialMembership"/> applies only when its journal is empty.</summary>
     public ReplicaActor(ReplicaAddress address, ReplicaSettings settings, Membership initialMembership,

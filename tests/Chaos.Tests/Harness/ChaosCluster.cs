@@ -161,7 +161,21 @@ internal sealed class ChaosCluster : IAsyncDisposable
     /// up and each of its <paramref name="shards"/> shards reports a leader; fails after <paramref name="within"/>,
     /// saying what was still missing.
     /// </summary>
-    public static async Task WaitForRecoveryAsync(string[] endpoints, string[] nodeIds, int shards, TimeSpan within)
+    public static Task WaitForRecoveryAsync(string[] endpoints, string[] nodeIds, int shards, TimeSpan within) =>
+        WaitForStatusAsync(endpoints, "recover", status =>
+        {
+            string[] notUp = [.. nodeIds.Where(id => !status.Nodes.Any(n => n.Id == id && n.Status == "up"))];
+            return notUp.Length == 0 && status.Shards.Count == shards && status.Shards.All(s => s.HasLeader)
+                ? null
+                : $"{status.Shards.Count(s => s.HasLeader)} of {shards} shards have a leader; nodes not up: {(notUp.Length == 0 ? "none" : string.Join(",", notUp))}";
+        }, within);
+
+    /// <summary>
+    /// Polls the status of the cluster at <paramref name="endpoints"/> until <paramref name="missing"/> finds nothing
+    /// missing (returns null) and returns that status; after <paramref name="within"/> fails with a
+    /// <see cref="TimeoutException"/> saying the cluster did not <paramref name="what"/> and what was still missing.
+    /// </summary>
+    public static async Task<ClusterStatus> WaitForStatusAsync(string[] endpoints, string what, Func<ClusterStatus, string?> missing, TimeSpan within)
     {
         await using KvClient client = KvClient.Connect(endpoints, config: KvClientConfig.Silent);
         using var deadline = new CancellationTokenSource(within);
@@ -171,9 +185,8 @@ internal sealed class ChaosCluster : IAsyncDisposable
             try
             {
                 ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5), deadline.Token);
-                string[] notUp = [.. nodeIds.Where(id => !status.Nodes.Any(n => n.Id == id && n.Status == "up"))];
-                if (notUp.Length == 0 && status.Shards.Count == shards && status.Shards.All(s => s.HasLeader)) return;
-                last = $"{status.Shards.Count(s => s.HasLeader)} of {shards} shards have a leader; nodes not up: {(notUp.Length == 0 ? "none" : string.Join(",", notUp))}";
+                if (missing(status) is not { } gap) return status;
+                last = gap;
             }
             catch (KvException e)
             {
@@ -181,7 +194,7 @@ internal sealed class ChaosCluster : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"the cluster did not recover within {within}: {last}");
+                throw new TimeoutException($"the cluster did not {what} within {within}: {last}");
             }
             try
             {
@@ -189,10 +202,15 @@ internal sealed class ChaosCluster : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"the cluster did not recover within {within}: {last}");
+                throw new TimeoutException($"the cluster did not {what} within {within}: {last}");
             }
         }
     }
+
+    /// <summary>Every shard's voters, learners, leader and move, for a failure message.</summary>
+    public static string DescribeShards(ClusterStatus status) =>
+        string.Join("; ", status.Shards.Select(s =>
+            $"shard {s.Id}: voters {string.Join(",", s.Voters)} learners {string.Join(",", s.Learners)} leader {(s.HasLeader ? s.Leader : "-")} {s.Move}"));
 
     public async ValueTask DisposeAsync()
     {

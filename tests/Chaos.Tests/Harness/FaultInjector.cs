@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using KvActors.Client;
-using KvActors.Protocol.Wire;
 
 namespace KvActors.Chaos.Tests.Harness;
 
@@ -242,28 +240,13 @@ internal sealed partial class FaultInjector(ChaosCluster cluster, Fault[] kinds,
         cluster.Wipe(node);
         await cluster.StartNodeAsync(node);
         var clock = Stopwatch.StartNew();
-        await using KvClient client = KvClient.Connect(cluster.Endpoints, config: KvClientConfig.Silent);
-        string last = "no answer yet";
         string[] names = [.. Enumerable.Range(0, cluster.Count).Select(cluster.NodeId)];
-        while (true)
-        {
-            if (clock.Elapsed > RebuildWait)
-                throw new InvalidOperationException($"{cluster.NodeId(node)} came back wiped, but its replicas were not rebuilt within {RebuildWait}: {last}");
-            try
-            {
-                ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
-                // A lost replica shows as "replica-<id>" (no node answers to its id any more) until it is replaced.
-                if (status.Shards.Count == cluster.Shards && status.Shards.All(s =>
-                        s.HasLeader && s.Voters.Count == cluster.Replication && s.Voters.All(names.Contains) && s.Learners.Count == 0))
-                    break;
-                last = string.Join("; ", status.Shards.Select(s => $"shard {s.Id}: voters {string.Join(",", s.Voters)} learners {string.Join(",", s.Learners)} {s.Move}"));
-            }
-            catch (KvException e)
-            {
-                last = e.Message;
-            }
-            await Task.Delay(250);
-        }
+        // A lost replica shows as "replica-<id>" (no node answers to its id any more) until it is replaced.
+        await ChaosCluster.WaitForStatusAsync(cluster.Endpoints, $"rebuild the replicas of wiped {cluster.NodeId(node)}", status =>
+            status.Shards.Count == cluster.Shards && status.Shards.All(s =>
+                s.HasLeader && s.Voters.Count == cluster.Replication && s.Voters.All(names.Contains) && s.Learners.Count == 0)
+                ? null
+                : ChaosCluster.DescribeShards(status), RebuildWait);
         say($"  {cluster.NodeId(node)} came back as a new replica; every shard has its voters on live nodes again after {clock.Elapsed.TotalSeconds:F1} s");
     }
 
