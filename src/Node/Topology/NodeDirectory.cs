@@ -150,10 +150,14 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
     private void OnNodeInfo(NodeInfo info)
     {
         Address address = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
-        if (!_members.TryGetValue(address, out Member? member) || member.Status == NodeReachability.Down)
+        if (!_members.TryGetValue(address, out Member? member) || member.Status == NodeReachability.Down
+            || member.Info is { ReplicaId: not 0 } known && known.ReplicaId != info.ReplicaId)
         {
-            // Not a member (yet): a seed that answered directly, perhaps the restart of a downed one. It answers, so
-            // it is up as far as routing goes; Raft decides the rest.
+            // Not a member (yet): a seed that answered directly, perhaps the restart of a downed one, or a node that
+            // came back with a new identity (its data directory was wiped) while the cluster still holds its previous
+            // incarnation unreachable, which Akka may take many seconds to remove. It answers, so it is up as far as
+            // routing and placing new replicas go; Raft decides the rest. Events about the previous incarnation no
+            // longer touch it (they carry the old uid).
             member = new Member(null, NodeReachability.Up, null);
         }
         if (member.Info is null || member.Info.ReplicaId != info.ReplicaId)
