@@ -24,7 +24,6 @@ public sealed partial class ShardManager
     //      replaced, or it was moved away) is told to delete itself;
     //   5. with every voter on a live node, the shard balances (ReplicaBalancer): a replica is started on the least
     //      loaded node, joins as a learner, and takes the place of the voter on the most loaded node (step 3).
-    // Step 4 is taken first of all when it applies: a stale replica makes its node look like a host of the shard.
     // The Raft core refuses a second change while one is in flight, so two managers of one shard (a split cluster)
     // cannot interleave changes either.
 
@@ -63,9 +62,6 @@ public sealed partial class ShardManager
                 $"the leader has not heard from learner {Known.NameOf(lostLearner)} for {SilentFor(leader, lostLearner)}");
             return;
         }
-        // A stale replica goes first: its node counts as hosting the shard, so it could be the only place a replacement
-        // might go (seen: a lost voter left unreplaced for 60 s behind a replica moved away but not yet deleted).
-        if (RemoveStaleReplicas([.. voters, .. learners])) return;
         if (voters.Where(v => v != leaderId).FirstOrDefault(v => Dead(leader, v)) is { IsSome: true } dead)
         {
             _unneededSince.Clear();
@@ -84,7 +80,7 @@ public sealed partial class ShardManager
                     $"learner {Known.NameOf(learners[0])} has not been needed for {_settings.HealAfter.TotalSeconds:F0} s: no voter is lost");
             return;
         }
-        Balance(leader, voters);
+        if (!RemoveStaleReplicas(voters)) Balance(leader, voters);
     }
 
     private void ReplaceVoter(ReplicaHealth leader, ReplicaId dead, ReplicaId[] learners)
@@ -168,19 +164,19 @@ public sealed partial class ShardManager
                                    && !leader.Voters.Contains(n.ReplicaId.Value) && !leader.Learners.Contains(n.ReplicaId.Value)),
             _shard, _refusedHosts);
 
-    /// <summary>Tells one replica the settled membership (<paramref name="members"/>) no longer names to delete itself; false when there is none.</summary>
-    private bool RemoveStaleReplicas(ReplicaId[] members)
+    /// <summary>Tells one replica the settled membership no longer names to delete itself; false when there is none.</summary>
+    private bool RemoveStaleReplicas(ReplicaId[] voters)
     {
         foreach ((ReplicaId id, Observed o) in _replicas)
         {
             // Only a replica that was a member (its own membership names it): an empty one may be about to be added.
-            if (members.Contains(id) || o is not { Reachable: true, Last: { } h } || !NamesItself(h) || Known.ByReplica(id) is not { } node) continue;
+            if (voters.Contains(id) || o is not { Reachable: true, Last: { } h } || !NamesItself(h) || Known.ByReplica(id) is not { } node) continue;
             SendStep($"remove the stale replica on {node.NodeId}");
             Context.ActorSelection(NodePaths.On(node.Address, NodePaths.Replicas)).Tell(new RemoveReplica
             {
                 Shard = (uint)_shard,
                 ReplicaId = id.Value,
-                Reason = $"the shard's committed membership (members {Names(members)}) no longer includes it",
+                Reason = $"the shard's committed membership (voters {Names(voters)}) no longer includes it",
             }, Self);
             return true;
         }
