@@ -309,11 +309,10 @@ internal static class TestCluster
         }
     }
 
-    /// <summary>Polls a condition until it holds or <paramref name="within"/> (default <see cref="Wait"/>) passes (then fails, naming the wait).</summary>
-    public static async Task AwaitAsync(Func<Task<bool>> condition, TimeSpan? within = null)
+    /// <summary>Polls a condition until it holds or <see cref="Wait"/> passes (then fails, naming the wait).</summary>
+    public static async Task AwaitAsync(Func<Task<bool>> condition)
     {
-        TimeSpan wait = within ?? Wait;
-        using var timeout = new CancellationTokenSource(wait);
+        using var timeout = new CancellationTokenSource(Wait);
         while (true)
         {
             try
@@ -324,7 +323,7 @@ internal static class TestCluster
             {
                 // a replica busy electing or recovering, a gateway waiting on a shard manager just restarted: ask again
             }
-            if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {wait}");
+            if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {Wait}");
             await Task.Delay(50, CancellationToken.None);
         }
     }

@@ -18,12 +18,9 @@ public sealed partial class ShardManager
     //   2. a voter the leader has not heard from for heal-after is replaced: an empty replica is started on a live node that does not
     //      host the shard (AddReplica), added as a learner, and, once caught up, swapped in for the dead voter in one
     //      joint change (ReplaceVoter), so the shard never has fewer voters than before;
-    //   3. a learner whose node holds fewer replicas than a voter's takes that voter's place (the end of a balancing
-    //      move); a learner no voter has needed for heal-after is removed;
+    //   3. a learner no voter has needed for heal-after is removed;
     //   4. a replica that answers although the settled membership no longer names it (its node came back after it was
-    //      replaced, or it was moved away) is told to delete itself;
-    //   5. with every voter on a live node, the shard balances (ReplicaBalancer): a replica is started on the least
-    //      loaded node, joins as a learner, and takes the place of the voter on the most loaded node (step 3).
+    //      replaced) is told to delete itself.
     // The Raft core refuses a second change while one is in flight, so two managers of one shard (a split cluster)
     // cannot interleave changes either.
 
@@ -31,7 +28,6 @@ public sealed partial class ShardManager
     private long _stepSentAt;                                     // 0: no step awaits its answer
     private string? _stepDoing;
     private (ReplicaId Dead, string DeadNode, long Started)? _healing;
-    private (string To, ReplicaId From, string FromNode, long Started)? _balancing;
     private readonly HashSet<string> _loggedOnce = [];
     private readonly Dictionary<ReplicaId, long> _unneededSince = [];
 
@@ -54,7 +50,6 @@ public sealed partial class ShardManager
         ReplicaId[] voters = [.. leader.Voters.Select(v => new ReplicaId(v))];
         ReplicaId[] learners = [.. leader.Learners.Select(v => new ReplicaId(v))];
         ReportHealed(voters);
-        ReportBalanced(voters);
 
         if (learners.FirstOrDefault(l => Dead(leader, l)) is { IsSome: true } lostLearner)
         {
@@ -73,14 +68,13 @@ public sealed partial class ShardManager
         foreach (ReplicaId gone in _unneededSince.Keys.Where(l => !learners.Contains(l)).ToList()) _unneededSince.Remove(gone);
         if (learners.Length > 0)
         {
-            if (PromoteToBalance(leader, voters, learners[0])) return;
             _unneededSince.TryAdd(learners[0], Now);
             if (Since(_unneededSince[learners[0]]) >= _settings.HealAfter)
                 Propose(leader, MembershipChangeKind.MembershipChangeRemove, learners[0], default,
                     $"learner {Known.NameOf(learners[0])} has not been needed for {_settings.HealAfter.TotalSeconds:F0} s: no voter is lost");
             return;
         }
-        if (!RemoveStaleReplicas(voters)) Balance(leader, voters);
+        RemoveStaleReplicas(voters);
     }
 
     private void ReplaceVoter(ReplicaHealth leader, ReplicaId dead, ReplicaId[] learners)
@@ -95,7 +89,15 @@ public sealed partial class ShardManager
                 $"{why}; learner {Known.NameOf(learner)} replaces it");
             return;
         }
-        if (AddEmptyReplica(leader, $"{why}; {{0}} joins as a learner to replace it")) return;
+        // An empty replica that already runs for this shard on a live node (a step before a crash or a move of this
+        // manager started it) is added; otherwise one is started.
+        if (_replicas.FirstOrDefault(r => r.Value is { Reachable: true, Last: { } h } && IsEmpty(h) && Known.ByReplica(r.Key) is not null)
+            is { Value: not null } empty)
+        {
+            Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, empty.Key, default,
+                $"{why}; {Known.NameOf(empty.Key)} joins as a learner to replace it");
+            return;
+        }
         if (PickHost(leader) is not { } host)
         {
             LogOnce($"no-host-{dead}", "Shard {Shard}: {Why}, but no live node can take a replica of the shard", why);
@@ -106,66 +108,21 @@ public sealed partial class ShardManager
             .Tell(new AddReplica { Shard = (uint)_shard, Reason = $"to replace {deadNode}: {why}" }, Self);
     }
 
-    /// <summary>
-    /// Adds as a learner an empty replica that already runs for this shard on a live node (a step before a crash or a
-    /// move of this manager started it); <paramref name="reason"/> names it as {0}. False when there is none.
-    /// </summary>
-    private bool AddEmptyReplica(ReplicaHealth leader, string reason)
-    {
-        if (_replicas.FirstOrDefault(r => r.Value is { Reachable: true, Last: { } h } && IsEmpty(h)
-                                          && Known.ByReplica(r.Key) is { Status: NodeReachability.Up }) is not { Value: not null } empty)
-            return false;
-        Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, empty.Key, default, string.Format(reason, Known.NameOf(empty.Key)));
-        return true;
-    }
-
-    /// <summary>Starts a balancing move when the counts call for one and the cluster-wide limit allows it.</summary>
-    private void Balance(ReplicaHealth leader, ReplicaId[] voters)
-    {
-        if (_settings.MaxConcurrentMoves == 0 || voters.Any(v => Known.ByReplica(v) is not { Status: NodeReachability.Up })) return;
-        if (AddEmptyReplica(leader, "{0} joins as a learner to balance the replica counts")) return;
-        if (ReplicaBalancer.Next(Known, _shard, voters.Length, _settings.MaxConcurrentMoves, _refusedHosts) is not { } move) return;
-        _balancing = (move.To.NodeId, default, "", Now);
-        SendStep($"start a replica on {move.To.NodeId}");
-        Context.ActorSelection(NodePaths.On(move.To.Address, NodePaths.Replicas)).Tell(new AddReplica
-        {
-            Shard = (uint)_shard,
-            Reason = $"to balance the replica counts: {move.From.NodeId} holds {move.From.Shards.Length}, {move.To.NodeId} {move.To.Shards.Length}",
-        }, Self);
-    }
-
-    /// <summary>
-    /// The learner takes the place of the voter on the most loaded node (the leader last among equals, then the shard's
-    /// rendezvous order, as <see cref="ReplicaBalancer"/> picks, so that shards moving at once rarely pick one node)
-    /// when its own node holds fewer replicas: the end of a balancing move. False when no voter's node holds more.
-    /// </summary>
-    private bool PromoteToBalance(ReplicaHealth leader, ReplicaId[] voters, ReplicaId learner)
-    {
-        if (_settings.MaxConcurrentMoves == 0 || Known.ByReplica(learner) is not { Status: NodeReachability.Up } to) return false;
-        if (voters.Select(v => (Id: v, Node: Known.ByReplica(v)))
-                .Where(v => v.Node is { Status: NodeReachability.Up })
-                .OrderByDescending(v => v.Node!.Shards.Length)
-                .ThenBy(v => v.Id.Value == leader.ReplicaId)
-                .ThenBy(v => RendezvousPlacement.Score(_shard, v.Node!.Endpoint))
-                .FirstOrDefault() is not { Node: { } from } voter || from.Shards.Length <= to.Shards.Length)
-            return false;
-        if (_balancing is not { From.IsSome: true }) _balancing = (to.NodeId, voter.Id, from.NodeId, _balancing?.Started ?? Now);
-        Propose(leader, MembershipChangeKind.MembershipChangeReplaceVoter, voter.Id, learner,
-            $"to balance the replica counts: {from.NodeId} holds {from.Shards.Length}, {to.NodeId} {to.Shards.Length}; learner {to.NodeId} replaces {from.NodeId}");
-        return true;
-    }
-
     private static bool IsEmpty(ReplicaHealth h) => h.Voters.Count == 0 && h.OutgoingVoters.Count == 0 && h.Learners.Count == 0;
 
-    /// <summary>Where a replacement goes: a live node that is no member of the shard, by the placement rule.</summary>
+    /// <summary>
+    /// Where a new replica of the shard goes: a node the cluster sees up, with no replica of the shard and none removed
+    /// from it, holding the fewest replicas; ties go to the rendezvous order of the shard.
+    /// </summary>
     private KnownNode? PickHost(ReplicaHealth leader) =>
-        ReplicaBalancer.NewHost(
-            Known.Nodes.Where(n => n.Status == NodeReachability.Up
-                                   && !leader.Voters.Contains(n.ReplicaId.Value) && !leader.Learners.Contains(n.ReplicaId.Value)),
-            _shard, _refusedHosts);
+        Known.Nodes
+            .Where(n => n.Status == NodeReachability.Up && !n.Shards.Contains(_shard) && !_refusedHosts.Contains(n.ReplicaId)
+                        && !leader.Voters.Contains(n.ReplicaId.Value) && !leader.Learners.Contains(n.ReplicaId.Value))
+            .OrderBy(n => n.Shards.Length)
+            .ThenByDescending(n => RendezvousPlacement.Score(_shard, n.Endpoint))
+            .FirstOrDefault();
 
-    /// <summary>Tells one replica the settled membership no longer names to delete itself; false when there is none.</summary>
-    private bool RemoveStaleReplicas(ReplicaId[] voters)
+    private void RemoveStaleReplicas(ReplicaId[] voters)
     {
         foreach ((ReplicaId id, Observed o) in _replicas)
         {
@@ -178,9 +135,8 @@ public sealed partial class ShardManager
                 ReplicaId = id.Value,
                 Reason = $"the shard's committed membership (voters {Names(voters)}) no longer includes it",
             }, Self);
-            return true;
+            return;
         }
-        return false;
     }
 
     private static bool NamesItself(ReplicaHealth h) =>
@@ -216,7 +172,6 @@ public sealed partial class ShardManager
         _stepSentAt = 0;
         if (answer.Refusal.Length == 0) return;
         _refusedHosts.Add(new ReplicaId(answer.ReplicaId));
-        if (_balancing is { From.IsSome: false }) _balancing = null;
         _log.Warning("Shard {Shard}: node {NodeId} refused to {Step}: {Refusal}", _shard, answer.NodeId, _stepDoing, answer.Refusal);
     }
 
@@ -226,31 +181,6 @@ public sealed partial class ShardManager
         _log.Info("Shard {Shard}: healed in {Seconds:F1} s: {Dead} is no longer a voter; voters are now {Voters}",
             _shard, Since(healing.Started).TotalSeconds, healing.DeadNode, Names(voters));
         _healing = null;
-    }
-
-    /// <summary>The move in progress as <c>kvctl status</c> shows it, or empty.</summary>
-    private string DescribeMove()
-    {
-        string doing = _stepDoing is null ? "" : $": {_stepDoing}";
-        if (_healing is { } healing) return $"replacing {healing.DeadNode} for {Since(healing.Started).TotalSeconds:F0} s{doing}";
-        if (_balancing is not { } balancing) return "";
-        string from = balancing.From.IsSome ? $" in place of {balancing.FromNode}" : "";
-        return $"moving a replica to {balancing.To}{from} for {Since(balancing.Started).TotalSeconds:F0} s{doing}";
-    }
-
-    private void ReportBalanced(ReplicaId[] voters)
-    {
-        if (_balancing is not { } balancing) return;
-        if (!balancing.From.IsSome)
-        {
-            // Started here but never reached its promotion (refused, or the counts changed): the next decision starts afresh.
-            if (Since(balancing.Started) >= _settings.HealAfter) _balancing = null;
-            return;
-        }
-        if (voters.Contains(balancing.From)) return;
-        _log.Info("Shard {Shard}: moved a replica from {From} to {To} in {Seconds:F1} s to balance the replica counts; voters are now {Voters}",
-            _shard, balancing.FromNode, balancing.To, Since(balancing.Started).TotalSeconds, Names(voters));
-        _balancing = null;
     }
 
     private static string SilentFor(ReplicaHealth leader, ReplicaId id) => $"{Silence(leader, id)?.TotalSeconds ?? 0:F0} s";

@@ -270,7 +270,7 @@ public sealed partial class ShardManager : UntypedActor, IWithTimers
             });
         }
         status.Replicas.AddRange(entries.OrderBy(e => e.Node, StringComparer.Ordinal));
-        status.Move = DescribeMove();
+        if (_healing is { } healing) status.Move = $"replacing {healing.DeadNode} for {Since(healing.Started).TotalSeconds:F0} s" + (_stepDoing is null ? "" : $": {_stepDoing}");
         return status;
     }
 

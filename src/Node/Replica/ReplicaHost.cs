@@ -101,7 +101,6 @@ public sealed class ReplicaHost : ReceiveActor
     {
         var info = new NodeInfo { NodeId = _identity!.NodeId, Endpoint = _identity.Endpoint, ReplicaId = _identity.ReplicaId };
         info.Shards.AddRange(_identity.Hosted.Select(s => (uint)s));
-        info.Removed.AddRange(_identity.Removed.Select(s => (uint)s));
         _directory.Tell(new LocalNodeInfo(info));
     }
 

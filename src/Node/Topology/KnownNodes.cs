@@ -25,11 +25,7 @@ public enum NodeReachability
 /// <param name="Shards">The shards it hosts a replica of, ascending.</param>
 /// <param name="Status">How the cluster sees it now.</param>
 public sealed record KnownNode(string NodeId, string Endpoint, Address Address, ReplicaId ReplicaId, ImmutableArray<int> Shards,
-    NodeReachability Status)
-{
-    /// <summary>The shards its replica was removed from: it never hosts them again (a replica id is never reused).</summary>
-    public ImmutableArray<int> Removed { get; init; } = [];
-}
+    NodeReachability Status);
 
 /// <summary>Every node this node knows of: members that answered who they are.</summary>
 public sealed record KnownNodes(ImmutableArray<KnownNode> Nodes)
