@@ -36,6 +36,11 @@ public sealed class HealingTests(ITestOutputHelper log) : IDisposable
     private async Task KillOneOfFourAsync(string root)
     {
         await using var processes = new ProcessHarness(log);
+        await processes.ReportingFailureAsync(() => KillOneOfFourAsync(processes, root));
+    }
+
+    private async Task KillOneOfFourAsync(ProcessHarness processes, string root)
+    {
         await using var cluster = new ChaosCluster(processes, root, nodes: 4, shards: 4, configFile: null, partitionable: false);
         await cluster.StartAsync(TimeSpan.FromSeconds(90));
         const int victim = 1;

@@ -1,11 +1,10 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using KvActors.Node.Hosting;
 using KvActors.Node.Placement;
 using KvActors.Node.Replica;
 using KvActors.Node.Topology;
 using KvActors.Raft;
+using KvActors.Tests.Shared;
 
 namespace KvActors.Cluster.Tests;
 
@@ -114,10 +113,6 @@ public sealed class NodeHarness : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    // Cluster.Tests draws from 26000–31999 (see TestPorts).
+    private static int FreePort() => TestPorts.Next(26_000, 6_000);
 }

@@ -36,6 +36,12 @@ internal static class ChaosRun
 
     public static async Task<RunOutcome> RunAsync(Scenario scenario, string folder, ITestOutputHelper log)
     {
+        await using var processes = new ProcessHarness(log);
+        return await processes.ReportingFailureAsync(() => RunOnAsync(processes, scenario, folder, log));
+    }
+
+    private static async Task<RunOutcome> RunOnAsync(ProcessHarness processes, Scenario scenario, string folder, ITestOutputHelper log)
+    {
         Directory.CreateDirectory(folder);
         var random = new Random(scenario.Seed);
         string? config = null;
@@ -44,7 +50,6 @@ internal static class ChaosRun
             config = Path.Combine(folder, "node.conf");
             await File.WriteAllTextAsync(config, scenario.NodeConfig);
         }
-        await using var processes = new ProcessHarness(log);
         await using var cluster = new ChaosCluster(processes, folder, scenario.Nodes, shards: 4, config, scenario.Partitions);
         Say(log, $"{scenario.Name}: starting {scenario.Nodes} nodes in {folder} (seed {scenario.Seed})");
         await cluster.StartAsync(StartTimeout);

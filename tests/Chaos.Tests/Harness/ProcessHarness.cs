@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using KvActors.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace KvActors.Chaos.Tests.Harness;
@@ -14,6 +13,40 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
     private readonly List<RunningProcess> _processes = [];
+
+    /// <summary>
+    /// Runs a test's body; if it fails, stops copying node output to the test log and writes the failure as the log's
+    /// last line, so that the end of a long log (all a CI summary shows) says what went wrong, not how nodes shut down.
+    /// </summary>
+    public async Task<T> ReportingFailureAsync<T>(Func<Task<T>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (Exception e)
+        {
+            Mute();
+            log.WriteLine($"FAILED: {e.GetType().Name}: {e.Message}");
+            Console.WriteLine($"FAILED: {e.GetType().Name}: {e.Message}");
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="ReportingFailureAsync{T}(Func{Task{T}})"/>
+    public Task ReportingFailureAsync(Func<Task> body) => ReportingFailureAsync(async () =>
+    {
+        await body();
+        return true;
+    });
+
+    private void Mute()
+    {
+        lock (_processes)
+        {
+            foreach (RunningProcess process in _processes) process.Mute();
+        }
+    }
 
     /// <summary>Starts <paramref name="program"/> (<c>KvActors.Node</c> or <c>kvctl</c>, from the test's folder) with arguments.</summary>
     public RunningProcess Start(string name, string program, params string[] arguments) => Launch(name, program, logFile: null, environment: null, arguments);
@@ -57,15 +90,12 @@ internal sealed class ProcessHarness(ITestOutputHelper log) : IAsyncDisposable
         return (kvctl.Process.ExitCode, kvctl.Output, kvctl.Errors);
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A loopback port for a node (Chaos.Tests draws from 20000–25999; see <see cref="TestPorts"/>).</summary>
+    public static int FreePort() => TestPorts.Next(20_000, 6_000);
 
     public async ValueTask DisposeAsync()
     {
+        Mute();      // what nodes print while they are killed is noise
         RunningProcess[] processes;
         lock (_processes) processes = [.. _processes];
         foreach (RunningProcess process in processes)
@@ -87,6 +117,7 @@ internal sealed class RunningProcess
     private readonly SemaphoreSlim _lines = new(0);
 
     private readonly StreamWriter? _file;
+    private volatile bool _muted;
 
     public RunningProcess(string name, Process process, ITestOutputHelper log, string? logFile)
     {
@@ -114,6 +145,7 @@ internal sealed class RunningProcess
                     if (_file.BaseStream.CanWrite) _file.WriteLine(line);
                 }
             }
+            if (_muted || IsRemotingStackFrame(line)) return;
             try
             {
                 log.WriteLine($"[{name}] {line}");
@@ -159,6 +191,13 @@ internal sealed class RunningProcess
         using Process kill = Process.Start("kill", ["-s", signal, Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
         kill.WaitForExit();
     }
+
+    /// <summary>Stops copying this process's output to the test log (its log file still gets every line).</summary>
+    public void Mute() => _muted = true;
+
+    // Akka.Remote logs a stack trace with every lost association: in the test log they bury what the nodes said.
+    private static bool IsRemotingStackFrame(string line) =>
+        line.StartsWith("   at Akka.", StringComparison.Ordinal) || line.StartsWith("Cause: Akka.Remote.", StringComparison.Ordinal);
 
     /// <summary>Closes the log file, once the process has exited and its output is drained.</summary>
     public void CloseLog()
