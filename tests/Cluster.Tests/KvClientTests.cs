@@ -309,10 +309,11 @@ internal static class TestCluster
         }
     }
 
-    /// <summary>Polls a condition until it holds or <see cref="Wait"/> passes (then fails, naming the wait).</summary>
-    public static async Task AwaitAsync(Func<Task<bool>> condition)
+    /// <summary>Polls a condition until it holds or <paramref name="within"/> (default <see cref="Wait"/>) passes (then fails, naming the wait).</summary>
+    public static async Task AwaitAsync(Func<Task<bool>> condition, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(Wait);
+        TimeSpan wait = within ?? Wait;
+        using var timeout = new CancellationTokenSource(wait);
         while (true)
         {
             try
@@ -323,7 +324,7 @@ internal static class TestCluster
             {
                 // a replica busy electing or recovering, a gateway waiting on a shard manager just restarted: ask again
             }
-            if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {Wait}");
+            if (timeout.IsCancellationRequested) throw new TimeoutException($"condition not met within {wait}");
             await Task.Delay(50, CancellationToken.None);
         }
     }

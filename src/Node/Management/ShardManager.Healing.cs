@@ -18,9 +18,12 @@ public sealed partial class ShardManager
     //   2. a voter the leader has not heard from for heal-after is replaced: an empty replica is started on a live node that does not
     //      host the shard (AddReplica), added as a learner, and, once caught up, swapped in for the dead voter in one
     //      joint change (ReplaceVoter), so the shard never has fewer voters than before;
-    //   3. a learner no voter has needed for heal-after is removed;
+    //   3. a learner whose node holds fewer replicas than a voter's takes that voter's place (the end of a balancing
+    //      move); a learner no voter has needed for heal-after is removed;
     //   4. a replica that answers although the settled membership no longer names it (its node came back after it was
-    //      replaced) is told to delete itself.
+    //      replaced, or it was moved away) is told to delete itself;
+    //   5. with every voter on a live node, the shard balances (ReplicaBalancer): a replica is started on the least
+    //      loaded node, joins as a learner, and takes the place of the voter on the most loaded node (step 3).
     // The Raft core refuses a second change while one is in flight, so two managers of one shard (a split cluster)
     // cannot interleave changes either.
 
@@ -28,8 +31,10 @@ public sealed partial class ShardManager
     private long _stepSentAt;                                     // 0: no step awaits its answer
     private string? _stepDoing;
     private (ReplicaId Dead, string DeadNode, long Started)? _healing;
+    private (string To, ReplicaId From, string FromNode, long Started)? _balancing;
     private readonly HashSet<string> _loggedOnce = [];
     private readonly Dictionary<ReplicaId, long> _unneededSince = [];
+    private readonly Dictionary<ReplicaId, long> _emptySince = [];
 
     private static long Now => Stopwatch.GetTimestamp();
 
@@ -50,6 +55,7 @@ public sealed partial class ShardManager
         ReplicaId[] voters = [.. leader.Voters.Select(v => new ReplicaId(v))];
         ReplicaId[] learners = [.. leader.Learners.Select(v => new ReplicaId(v))];
         ReportHealed(voters);
+        ReportBalanced(voters);
 
         if (learners.FirstOrDefault(l => Dead(leader, l)) is { IsSome: true } lostLearner)
         {
@@ -60,6 +66,7 @@ public sealed partial class ShardManager
         if (voters.Where(v => v != leaderId).FirstOrDefault(v => Dead(leader, v)) is { IsSome: true } dead)
         {
             _unneededSince.Clear();
+            _balancing = null;
             ReplaceVoter(leader, dead, learners);
             return;
         }
@@ -68,13 +75,14 @@ public sealed partial class ShardManager
         foreach (ReplicaId gone in _unneededSince.Keys.Where(l => !learners.Contains(l)).ToList()) _unneededSince.Remove(gone);
         if (learners.Length > 0)
         {
+            if (PromoteToBalance(leader, voters, learners[0])) return;
             _unneededSince.TryAdd(learners[0], Now);
             if (Since(_unneededSince[learners[0]]) >= _settings.HealAfter)
                 Propose(leader, MembershipChangeKind.MembershipChangeRemove, learners[0], default,
                     $"learner {Known.NameOf(learners[0])} has not been needed for {_settings.HealAfter.TotalSeconds:F0} s: no voter is lost");
             return;
         }
-        RemoveStaleReplicas(voters);
+        if (!RemoveStaleReplicas(leader)) Balance(leader, voters);
     }
 
     private void ReplaceVoter(ReplicaHealth leader, ReplicaId dead, ReplicaId[] learners)
@@ -89,15 +97,9 @@ public sealed partial class ShardManager
                 $"{why}; learner {Known.NameOf(learner)} replaces it");
             return;
         }
-        // An empty replica that already runs for this shard on a live node (a step before a crash or a move of this
-        // manager started it) is added; otherwise one is started.
-        if (_replicas.FirstOrDefault(r => r.Value is { Reachable: true, Last: { } h } && IsEmpty(h) && Known.ByReplica(r.Key) is not null)
-            is { Value: not null } empty)
-        {
-            Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, empty.Key, default,
-                $"{why}; {Known.NameOf(empty.Key)} joins as a learner to replace it");
-            return;
-        }
+        if (AddEmptyReplica(leader, $"{why}; {{0}} joins as a learner to replace it")) return;
+        // A replica moved away but not yet deleted makes its node look like a host: deleting it frees that node.
+        if (RemoveStaleReplicas(leader)) return;
         if (PickHost(leader) is not { } host)
         {
             LogOnce($"no-host-{dead}", "Shard {Shard}: {Why}, but no live node can take a replica of the shard", why);
@@ -108,39 +110,122 @@ public sealed partial class ShardManager
             .Tell(new AddReplica { Shard = (uint)_shard, Reason = $"to replace {deadNode}: {why}" }, Self);
     }
 
-    private static bool IsEmpty(ReplicaHealth h) => h.Voters.Count == 0 && h.OutgoingVoters.Count == 0 && h.Learners.Count == 0;
-
     /// <summary>
-    /// Where a new replica of the shard goes: a node the cluster sees up, with no replica of the shard and none removed
-    /// from it, holding the fewest replicas; ties go to the rendezvous order of the shard.
+    /// Adds as a learner an empty replica that already runs for this shard on a live node (a step before a crash or a
+    /// move of this manager started it); <paramref name="reason"/> names it as {0}. False when there is none.
     /// </summary>
-    private KnownNode? PickHost(ReplicaHealth leader) =>
-        Known.Nodes
-            .Where(n => n.Status == NodeReachability.Up && !n.Shards.Contains(_shard) && !_refusedHosts.Contains(n.ReplicaId)
-                        && !leader.Voters.Contains(n.ReplicaId.Value) && !leader.Learners.Contains(n.ReplicaId.Value))
-            .OrderBy(n => n.Shards.Length)
-            .ThenByDescending(n => RendezvousPlacement.Score(_shard, n.Endpoint))
-            .FirstOrDefault();
-
-    private void RemoveStaleReplicas(ReplicaId[] voters)
+    private bool AddEmptyReplica(ReplicaHealth leader, string reason)
     {
-        foreach ((ReplicaId id, Observed o) in _replicas)
-        {
-            // Only a replica that was a member (its own membership names it): an empty one may be about to be added.
-            if (voters.Contains(id) || o is not { Reachable: true, Last: { } h } || !NamesItself(h) || Known.ByReplica(id) is not { } node) continue;
-            SendStep($"remove the stale replica on {node.NodeId}");
-            Context.ActorSelection(NodePaths.On(node.Address, NodePaths.Replicas)).Tell(new RemoveReplica
-            {
-                Shard = (uint)_shard,
-                ReplicaId = id.Value,
-                Reason = $"the shard's committed membership (voters {Names(voters)}) no longer includes it",
-            }, Self);
-            return;
-        }
+        if (_replicas.FirstOrDefault(r => r.Value is { Reachable: true, Last: { } h } && IsEmpty(h)
+                                          && Known.ByReplica(r.Key) is { Status: NodeReachability.Up }) is not { Value: not null } empty)
+            return false;
+        Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, empty.Key, default, string.Format(reason, Known.NameOf(empty.Key)));
+        return true;
     }
 
-    private static bool NamesItself(ReplicaHealth h) =>
-        h.Voters.Contains(h.ReplicaId) || h.OutgoingVoters.Contains(h.ReplicaId) || h.Learners.Contains(h.ReplicaId);
+    /// <summary>
+    /// With the shard settled and nothing to heal: an empty replica left by an earlier step joins as a learner when its
+    /// node would take a voter's place (<see cref="PromoteToBalance"/>), and is deleted when it has waited heal-after
+    /// for that; otherwise a balancing move starts when the counts call for one and the cluster-wide limit allows it.
+    /// </summary>
+    private void Balance(ReplicaHealth leader, ReplicaId[] voters)
+    {
+        bool balancing = _settings.MaxConcurrentMoves > 0 && AllVotersUp(voters);
+        ReplicaId[] empty = [.. _replicas.Where(r => r.Value is { Reachable: true, Last: { } h } && IsEmpty(h)).Select(r => r.Key)];
+        foreach (ReplicaId gone in _emptySince.Keys.Where(id => !empty.Contains(id)).ToList()) _emptySince.Remove(gone);
+        foreach (ReplicaId id in empty)
+        {
+            if (Known.ByReplica(id) is not { Status: NodeReachability.Up } node) continue;
+            if (balancing && BalanceSource(leader, voters, node) is not null)
+            {
+                Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, id, default, $"{node.NodeId} joins as a learner to balance the replica counts");
+                return;
+            }
+            _emptySince.TryAdd(id, Now);
+            if (Since(_emptySince[id]) < _settings.HealAfter) continue;
+            RemoveReplica(node, id, "unneeded empty", $"it was started to join the shard, but no step has needed it for {_settings.HealAfter.TotalSeconds:F0} s");
+            return;
+        }
+        if (!balancing || empty.Length > 0) return;
+        if (ReplicaBalancer.Next(Known, _shard, voters.Length, _settings.MaxConcurrentMoves, _refusedHosts) is not { } move) return;
+        _balancing = (move.To.NodeId, default, "", Now);
+        SendStep($"start a replica on {move.To.NodeId}");
+        Context.ActorSelection(NodePaths.On(move.To.Address, NodePaths.Replicas)).Tell(new AddReplica
+        {
+            Shard = (uint)_shard,
+            Reason = $"to balance the replica counts: {move.From.NodeId} holds {move.From.Shards.Length}, {move.To.NodeId} {move.To.Shards.Length}",
+        }, Self);
+    }
+
+    /// <summary>
+    /// The learner takes the place of the voter on the most loaded node (the leader last among equals, then the shard's
+    /// rendezvous order, as <see cref="ReplicaBalancer"/> picks) when its own node holds fewer replicas: the end of a
+    /// balancing move. False when no voter's node holds more, or a voter's node is not up (healing decides then).
+    /// </summary>
+    private bool PromoteToBalance(ReplicaHealth leader, ReplicaId[] voters, ReplicaId learner)
+    {
+        if (_settings.MaxConcurrentMoves == 0 || !AllVotersUp(voters) || Known.ByReplica(learner) is not { Status: NodeReachability.Up } to
+            || BalanceSource(leader, voters, to) is not { } voter)
+            return false;
+        KnownNode from = voter.Node;
+        if (_balancing is not { From.IsSome: true }) _balancing = (to.NodeId, voter.Id, from.NodeId, _balancing?.Started ?? Now);
+        Propose(leader, MembershipChangeKind.MembershipChangeReplaceVoter, voter.Id, learner,
+            $"to balance the replica counts: {from.NodeId} holds {from.Shards.Length}, {to.NodeId} {to.Shards.Length}; learner {to.NodeId} replaces {from.NodeId}");
+        return true;
+    }
+
+    /// <summary>
+    /// The voter whose place a replica on <paramref name="to"/> would take: the one on the most loaded node (the leader
+    /// last among equals, then the shard's rendezvous order), if that node holds more replicas than <paramref name="to"/>.
+    /// Every voter's node must be known (<see cref="AllVotersUp"/>).
+    /// </summary>
+    private (ReplicaId Id, KnownNode Node)? BalanceSource(ReplicaHealth leader, ReplicaId[] voters, KnownNode to)
+    {
+        (ReplicaId Id, KnownNode Node) voter = voters.Select(v => (Id: v, Node: Known.ByReplica(v)!))
+            .OrderByDescending(v => v.Node.Shards.Length)
+            .ThenBy(v => v.Id.Value == leader.ReplicaId)
+            .ThenBy(v => RendezvousPlacement.Score(_shard, v.Node.Endpoint))
+            .First();
+        return voter.Node.Shards.Length > to.Shards.Length ? voter : null;
+    }
+
+    private bool AllVotersUp(ReplicaId[] voters) => voters.All(v => Known.ByReplica(v) is { Status: NodeReachability.Up });
+
+    private static bool IsEmpty(ReplicaHealth h) => h.Voters.Count == 0 && h.OutgoingVoters.Count == 0 && h.Learners.Count == 0;
+
+    /// <summary>Where a replacement goes: a live node that is no member of the shard, by the placement rule.</summary>
+    private KnownNode? PickHost(ReplicaHealth leader) =>
+        ReplicaBalancer.NewHost(
+            Known.Nodes.Where(n => n.Status == NodeReachability.Up && !Members(leader).Any(m => n.Owns(m))),
+            _shard, _refusedHosts);
+
+    private static IEnumerable<ReplicaId> Members(ReplicaHealth h) =>
+        h.Voters.Concat(h.OutgoingVoters).Concat(h.Learners).Select(id => new ReplicaId(id));
+
+    /// <summary>
+    /// Tells one replica that the leader's settled membership does not name to delete itself: one that has been a member
+    /// (its own membership is not empty; it may or may not know it was removed), not an empty one, which may be about
+    /// to be added. False when there is none.
+    /// </summary>
+    private bool RemoveStaleReplicas(ReplicaHealth leader)
+    {
+        ReplicaId[] members = [.. Members(leader)];
+        foreach ((ReplicaId id, Observed o) in _replicas)
+        {
+            if (members.Contains(id) || o is not { Reachable: true, Last: { } h } || IsEmpty(h) || Known.ByReplica(id) is not { } node) continue;
+            RemoveReplica(node, id, "stale", $"the shard's committed membership (voters {Names(leader.Voters.Select(v => new ReplicaId(v)))}) no longer includes it");
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>Tells <paramref name="node"/> to delete its replica <paramref name="id"/> of the shard (a <paramref name="kind"/> one).</summary>
+    private void RemoveReplica(KnownNode node, ReplicaId id, string kind, string reason)
+    {
+        SendStep($"remove the {kind} replica on {node.NodeId}");
+        Context.ActorSelection(NodePaths.On(node.Address, NodePaths.Replicas))
+            .Tell(new RemoveReplica { Shard = (uint)_shard, ReplicaId = id.Value, Reason = reason }, Self);
+    }
 
     private void Propose(ReplicaHealth leader, MembershipChangeKind kind, ReplicaId replica, ReplicaId replacement, string reason)
     {
@@ -172,6 +257,7 @@ public sealed partial class ShardManager
         _stepSentAt = 0;
         if (answer.Refusal.Length == 0) return;
         _refusedHosts.Add(new ReplicaId(answer.ReplicaId));
+        if (_balancing is { From.IsSome: false }) _balancing = null;
         _log.Warning("Shard {Shard}: node {NodeId} refused to {Step}: {Refusal}", _shard, answer.NodeId, _stepDoing, answer.Refusal);
     }
 
@@ -181,6 +267,31 @@ public sealed partial class ShardManager
         _log.Info("Shard {Shard}: healed in {Seconds:F1} s: {Dead} is no longer a voter; voters are now {Voters}",
             _shard, Since(healing.Started).TotalSeconds, healing.DeadNode, Names(voters));
         _healing = null;
+    }
+
+    /// <summary>The move in progress as <c>kvctl status</c> shows it, or empty.</summary>
+    private string DescribeMove()
+    {
+        string doing = _stepSentAt == 0 || _stepDoing is null ? "" : $": {_stepDoing}";
+        if (_healing is { } healing) return $"replacing {healing.DeadNode} for {Since(healing.Started).TotalSeconds:F0} s{doing}";
+        if (_balancing is not { } balancing) return "";
+        string from = balancing.From.IsSome ? $" in place of {balancing.FromNode}" : "";
+        return $"moving a replica to {balancing.To}{from} for {Since(balancing.Started).TotalSeconds:F0} s{doing}";
+    }
+
+    private void ReportBalanced(ReplicaId[] voters)
+    {
+        if (_balancing is not { } balancing) return;
+        if (!balancing.From.IsSome)
+        {
+            // Started here but never reached its promotion (refused, or the counts changed): the next decision starts afresh.
+            if (Since(balancing.Started) >= _settings.HealAfter) _balancing = null;
+            return;
+        }
+        if (voters.Contains(balancing.From)) return;
+        _log.Info("Shard {Shard}: moved a replica from {From} to {To} in {Seconds:F1} s to balance the replica counts; voters are now {Voters}",
+            _shard, balancing.FromNode, balancing.To, Since(balancing.Started).TotalSeconds, Names(voters));
+        _balancing = null;
     }
 
     private static string SilentFor(ReplicaHealth leader, ReplicaId id) => $"{Silence(leader, id)?.TotalSeconds ?? 0:F0} s";

@@ -131,7 +131,7 @@ public sealed partial class ShardManager : UntypedActor, IWithTimers
         _round++;
         KnownNodes known = Known;
         var targets = new SortedDictionary<ReplicaId, KnownNode?>();
-        foreach (KnownNode node in known.Hosting(_shard)) targets[node.ReplicaId] = node;
+        foreach (KnownNode node in known.Hosting(_shard)) targets[node.ReplicaOf(_shard)] = node;
         if (ReferenceMembership() is { } membership)
         {
             foreach (ulong id in membership.Voters.Concat(membership.OutgoingVoters).Concat(membership.Learners))
@@ -270,7 +270,7 @@ public sealed partial class ShardManager : UntypedActor, IWithTimers
             });
         }
         status.Replicas.AddRange(entries.OrderBy(e => e.Node, StringComparer.Ordinal));
-        if (_healing is { } healing) status.Move = $"replacing {healing.DeadNode} for {Since(healing.Started).TotalSeconds:F0} s" + (_stepDoing is null ? "" : $": {_stepDoing}");
+        status.Move = DescribeMove();
         return status;
     }
 

@@ -24,6 +24,9 @@ public sealed record ShardManagerSettings
     /// <summary>How long one healing step (a proposal to the leader, a request to a node) may go unanswered before it is tried again.</summary>
     public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How many balancing moves may be in flight in the whole cluster at once (each shard's manager counts them); 0 turns balancing off.</summary>
+    public int MaxConcurrentMoves { get; init; } = 2;
+
     /// <summary>Reads <c>kvactors.shard-manager</c> from <paramref name="config"/>.</summary>
     /// <exception cref="ConfigurationException">A key is missing or out of range; the message names it.</exception>
     public static ShardManagerSettings From(Config config)
@@ -35,6 +38,7 @@ public sealed record ShardManagerSettings
             PollTimeout = c.PositiveDuration("poll-timeout"),
             HealAfter = c.PositiveDuration("heal-after"),
             StepTimeout = c.PositiveDuration("step-timeout"),
+            MaxConcurrentMoves = c.GetInt("max-concurrent-moves") is var moves and >= 0 ? moves : throw c.Invalid("max-concurrent-moves", "must be 0 (no balancing) or more"),
         };
         if (settings.PollTimeout > settings.PollInterval)
             throw new ConfigurationException("kvactors.shard-manager.poll-timeout must not exceed kvactors.shard-manager.poll-interval");

@@ -6,11 +6,11 @@ namespace KvActors.Node.Placement;
 /// <summary>
 /// What a node's data directory records about the cluster it belongs to, in <c>cluster.json</c>, written when the node
 /// has decided who it is: the shard count and replication factor (fixed for the cluster's life), the seed list the
-/// initial placement was computed from, the node's id and endpoint, the replica id of its replicas and the shards it
-/// hosts. A wiped directory loses the replica id, which is the point: its replicas come back under a new id (a new
-/// incarnation) and must be added again, so an empty replica never answers to the id of one that voted.
-/// <see cref="Removed"/> lists the shards whose replica on this node was removed from the shard's membership: the node
-/// never hosts them again under this replica id.
+/// initial placement was computed from, the node's id and endpoint, the node replica id and the shards it hosts. A wiped
+/// directory loses the replica id, which is the point: its replicas come back under a new id (a new incarnation) and
+/// must be added again, so an empty replica never answers to the id of one that voted.
+/// <see cref="Removed"/> lists, once per removal, the shards whose replica on this node was removed from the shard's
+/// membership: a later replica of such a shard here gets a new id (<see cref="ReplicaOf"/>).
 /// </summary>
 public sealed record ClusterIdentity(
     [property: JsonPropertyName("shards")] int Shards,
@@ -24,16 +24,23 @@ public sealed record ClusterIdentity(
     /// <summary>The file's name in the data directory.</summary>
     public const string FileName = "cluster.json";
 
-    /// <summary>Shards whose replica on this node was removed from the shard (replaced elsewhere), ascending.</summary>
+    /// <summary>Shards whose replica on this node was removed from the shard (replaced or moved elsewhere), once per removal, ascending.</summary>
     [JsonPropertyName("removed")]
     public IReadOnlyList<int> Removed { get; init; } = [];
+
+    /// <summary>The id of this node's current (or, when it hosts none, its next) replica of <paramref name="shard"/>.</summary>
+    public Raft.Ids.ReplicaId ReplicaOf(int shard) => ReplicaIds.ForShard(new Raft.Ids.ReplicaId(ReplicaId), shard, Removed.Count(s => s == shard));
+
+    /// <summary>The ids of this node's replicas of <paramref name="shard"/> that were removed, oldest first.</summary>
+    public IEnumerable<Raft.Ids.ReplicaId> RemovedReplicasOf(int shard) =>
+        Enumerable.Range(0, Removed.Count(s => s == shard)).Select(k => ReplicaIds.ForShard(new Raft.Ids.ReplicaId(ReplicaId), shard, k));
 
     /// <summary>This identity hosting <paramref name="shard"/> too.</summary>
     public ClusterIdentity Hosting(int shard) => this with { Hosted = [.. Hosted.Append(shard).Distinct().Order()] };
 
-    /// <summary>This identity with <paramref name="shard"/> removed for good.</summary>
+    /// <summary>This identity with its replica of <paramref name="shard"/> removed: the next one gets a new id.</summary>
     public ClusterIdentity WithRemoved(int shard) =>
-        this with { Hosted = [.. Hosted.Where(s => s != shard)], Removed = [.. Removed.Append(shard).Distinct().Order()] };
+        this with { Hosted = [.. Hosted.Where(s => s != shard)], Removed = [.. Removed.Append(shard).Order()] };
 
     /// <summary>The identity recorded in <paramref name="dataDirectory"/>, or null when the directory has none yet.</summary>
     /// <exception cref="InvalidDataException">The file exists but is not a valid identity; the message says what to do.</exception>

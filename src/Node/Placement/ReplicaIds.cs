@@ -6,9 +6,12 @@ using KvActors.Raft.Ids;
 namespace KvActors.Node.Placement;
 
 /// <summary>
-/// Replica ids. A node's replicas of every shard share one id. A seed's first incarnation uses an id every seed can
+/// Replica ids. Each incarnation of a node has a node replica id: a seed's first incarnation uses one every seed can
 /// compute from its endpoint, so the initial membership of every shard is known without a coordinator; every later
-/// incarnation (a wiped seed, a node that joins) draws a fresh random one. Ids are 63-bit and never 0.
+/// incarnation (a wiped seed, a node that joins) draws a fresh random one. A node's first replica of a shard answers
+/// to the node replica id; once that replica has been removed from the shard, the node's next replica of the same
+/// shard gets a new id derived from it (<see cref="ForShard"/>), so an empty replica never answers to the id of one
+/// that voted. Ids are 63-bit and never 0.
 /// </summary>
 public static class ReplicaIds
 {
@@ -16,6 +19,17 @@ public static class ReplicaIds
     public static ReplicaId Initial(string endpoint)
     {
         ulong hash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes("kvactors-initial-replica/" + endpoint)) & long.MaxValue;
+        return new ReplicaId(hash == 0 ? 1 : hash);
+    }
+
+    /// <summary>
+    /// The id of a node's replica of <paramref name="shard"/> after <paramref name="removals"/> earlier replicas of that
+    /// shard on the same node were removed: the node replica id itself for the first.
+    /// </summary>
+    public static ReplicaId ForShard(ReplicaId node, int shard, int removals)
+    {
+        if (removals == 0) return node;
+        ulong hash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes($"kvactors-shard-replica/{node.Value}/{shard}/{removals}")) & long.MaxValue;
         return new ReplicaId(hash == 0 ? 1 : hash);
     }
 

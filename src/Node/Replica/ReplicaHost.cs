@@ -17,8 +17,9 @@ namespace KvActors.Node.Replica;
 /// replica told where its peers are now.
 /// <para>
 /// Shard managers add and remove replicas here (<see cref="AddReplica"/>, <see cref="RemoveReplica"/>). Each change is
-/// written to <c>cluster.json</c> before it is answered; a removed shard is remembered there, never hosted again under
-/// this replica id, and its journal and snapshots are deleted (again at every start, in case a crash cut that short).
+/// written to <c>cluster.json</c> before it is answered; a removal is remembered there, so that a later replica of the same
+/// shard on this node gets a new id, and the removed replica's journal and snapshots are deleted (again at every start,
+/// in case a crash cut that short).
 /// </para>
 /// </summary>
 public sealed class ReplicaHost : ReceiveActor
@@ -28,7 +29,7 @@ public sealed class ReplicaHost : ReceiveActor
     private readonly string _dataDirectory;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<int, IActorRef> _replicas = [];
-    private readonly Dictionary<IActorRef, int> _retiring = [];
+    private readonly Dictionary<IActorRef, ReplicaAddress> _retiring = [];
     private ClusterIdentity? _identity;
     private KnownNodes _known = KnownNodes.Empty;
 
@@ -62,7 +63,7 @@ public sealed class ReplicaHost : ReceiveActor
     /// </summary>
     private void OnReplicaStopped(Terminated terminated)
     {
-        if (_retiring.Remove(terminated.ActorRef, out int retired))
+        if (_retiring.Remove(terminated.ActorRef, out ReplicaAddress retired))
         {
             DeleteData(retired);
             return;
@@ -80,7 +81,10 @@ public sealed class ReplicaHost : ReceiveActor
         SqliteFiles.Prepare(_dataDirectory);
         Failpoints.StorageOpened(_dataDirectory);
         foreach (int shard in identity.Hosted) StartReplica(shard);
-        foreach (int shard in identity.Removed) DeleteData(shard);
+        foreach (int shard in identity.Removed.Distinct())
+        {
+            foreach (ReplicaId removed in identity.RemovedReplicasOf(shard)) DeleteData(new ReplicaAddress(shard, removed));
+        }
         PublishHosted();
         _log.Info("Node {NodeId}: replica {Replica} of {Count} shards started ({Shards})", identity.NodeId, identity.ReplicaId,
             identity.Hosted.Count, string.Join(",", identity.Hosted));
@@ -88,7 +92,7 @@ public sealed class ReplicaHost : ReceiveActor
 
     private void StartReplica(int shard)
     {
-        var address = new ReplicaAddress(shard, new ReplicaId(_identity!.ReplicaId));
+        var address = new ReplicaAddress(shard, _identity!.ReplicaOf(shard));
         ReplicaId[] initialVoters = ReplicaIds.InitialVoters(shard, _identity.Seeds, _identity.Replication);
         // Only a replica the shard started with knows its membership; any other learns it from the leader.
         Membership initial = initialVoters.Contains(address.Replica) ? Membership.Of(initialVoters) : Membership.Empty;
@@ -101,6 +105,7 @@ public sealed class ReplicaHost : ReceiveActor
     {
         var info = new NodeInfo { NodeId = _identity!.NodeId, Endpoint = _identity.Endpoint, ReplicaId = _identity.ReplicaId };
         info.Shards.AddRange(_identity.Hosted.Select(s => (uint)s));
+        info.Removed.AddRange(_identity.Removed.Select(s => (uint)s));
         _directory.Tell(new LocalNodeInfo(info));
     }
 
@@ -109,8 +114,6 @@ public sealed class ReplicaHost : ReceiveActor
         int shard = (int)add.Shard;
         if (Refuse(shard) is { } refused) return refused;
         ClusterIdentity identity = _identity!;
-        if (identity.Removed.Contains(shard))
-            return Answer(shard, $"node {identity.NodeId}'s replica {identity.ReplicaId} of shard {shard} was removed from the shard before, and a replica id is never reused");
         if (_replicas.ContainsKey(shard)) return Answer(shard, refusal: "");
         // Durable first: a crash after this restarts the replica, a crash before it leaves nothing behind.
         _identity = identity.Hosting(shard);
@@ -118,7 +121,7 @@ public sealed class ReplicaHost : ReceiveActor
         StartReplica(shard);
         PublishHosted();
         _log.Info("Shard {Shard}: node {NodeId} started an empty replica {Replica} to join the shard as a learner ({Reason})",
-            shard, identity.NodeId, identity.ReplicaId, add.Reason);
+            shard, identity.NodeId, _identity.ReplicaOf(shard), add.Reason);
         return Answer(shard, refusal: "");
     }
 
@@ -127,24 +130,28 @@ public sealed class ReplicaHost : ReceiveActor
         int shard = (int)remove.Shard;
         if (Refuse(shard) is { } refused) return refused;
         ClusterIdentity identity = _identity!;
-        if (remove.ReplicaId != identity.ReplicaId)
-            return Answer(shard, $"node {identity.NodeId} hosts replica {identity.ReplicaId}, not {remove.ReplicaId}");
-        if (identity.Removed.Contains(shard)) return Answer(shard, refusal: "");
+        var removing = new ReplicaId(remove.ReplicaId);
+        if (identity.RemovedReplicasOf(shard).Contains(removing)) return Answer(shard, refusal: "");
+        if (!identity.Hosted.Contains(shard) || removing != identity.ReplicaOf(shard))
+            return Answer(shard, identity.Hosted.Contains(shard)
+                ? $"node {identity.NodeId} hosts replica {identity.ReplicaOf(shard)} of shard {shard}, not {remove.ReplicaId}"
+                : $"node {identity.NodeId} hosts no replica of shard {shard}");
         // Durable first: once this is on disk the replica never starts again, even if the deletes below are cut short.
         _identity = identity.WithRemoved(shard);
         _identity.Save(_dataDirectory);
+        var address = new ReplicaAddress(shard, removing);
         if (_replicas.Remove(shard, out IActorRef? replica))
         {
-            _retiring[replica] = shard;       // its data is deleted once it has stopped (OnReplicaStopped)
+            _retiring[replica] = address;       // its data is deleted once it has stopped (OnReplicaStopped)
             Context.Stop(replica);
         }
         else
         {
-            DeleteData(shard);
+            DeleteData(address);
         }
         PublishHosted();
         _log.Info("Shard {Shard}: node {NodeId}'s replica {Replica} is no longer a member of the shard ({Reason}); it stops and its data is deleted",
-            shard, identity.NodeId, identity.ReplicaId, remove.Reason);
+            shard, identity.NodeId, removing, remove.Reason);
         return Answer(shard, refusal: "");
     }
 
@@ -156,19 +163,20 @@ public sealed class ReplicaHost : ReceiveActor
         return null;
     }
 
+    /// <summary>The answer to a request about <paramref name="shard"/>, naming this node's replica of it as it is now.</summary>
     private ReplicaHostAnswer Answer(int shard, string refusal) =>
-        new() { Shard = (uint)shard, NodeId = _identity!.NodeId, ReplicaId = _identity.ReplicaId, Refusal = refusal };
+        new() { Shard = (uint)shard, NodeId = _identity!.NodeId, ReplicaId = _identity.ReplicaOf(shard).Value, Refusal = refusal };
 
-    private void DeleteData(int shard) =>
-        Context.ActorOf(RetiredReplica.Props(new ReplicaAddress(shard, new ReplicaId(_identity!.ReplicaId))));
+    private void DeleteData(ReplicaAddress replica) => Context.ActorOf(RetiredReplica.Props(replica));
 
     private ImmutableDictionary<ReplicaId, ActorPath> Peers(int shard)
     {
         var peers = ImmutableDictionary.CreateBuilder<ReplicaId, ActorPath>();
         foreach (KnownNode node in _known.Nodes)
         {
-            if (node.Status != NodeReachability.Down)
-                peers[node.ReplicaId] = NodePaths.ReplicaOn(node.Address, new ReplicaAddress(shard, node.ReplicaId));
+            if (node.Status == NodeReachability.Down) continue;
+            ReplicaId replica = node.ReplicaOf(shard);
+            peers[replica] = NodePaths.ReplicaOn(node.Address, new ReplicaAddress(shard, replica));
         }
         return peers.ToImmutable();
     }

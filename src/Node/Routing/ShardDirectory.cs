@@ -52,7 +52,7 @@ public sealed record ShardDirectory
             foreach (int shard in node.Shards)
             {
                 if (shard >= 0 && shard < shardCount)
-                    shards[shard][node.ReplicaId] = NodePaths.ReplicaOn(node.Address, new ReplicaAddress(shard, node.ReplicaId));
+                    shards[shard][node.ReplicaOf(shard)] = NodePaths.ReplicaOn(node.Address, new ReplicaAddress(shard, node.ReplicaOf(shard)));
             }
         }
         return new ShardDirectory(shards);

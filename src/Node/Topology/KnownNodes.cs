@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using KvActors.Node.Placement;
 using KvActors.Raft.Ids;
 
 namespace KvActors.Node.Topology;
@@ -21,11 +22,31 @@ public enum NodeReachability
 /// <param name="NodeId">The operator's name for it (<c>n1</c>).</param>
 /// <param name="Endpoint">The <c>host:port</c> it binds and advertises.</param>
 /// <param name="Address">Its Akka address (changes when the process restarts).</param>
-/// <param name="ReplicaId">The replica id of all its replicas (changes only when its data directory is wiped).</param>
+/// <param name="ReplicaId">Its node replica id (changes only when its data directory is wiped): see <see cref="ReplicaOf"/>.</param>
 /// <param name="Shards">The shards it hosts a replica of, ascending.</param>
 /// <param name="Status">How the cluster sees it now.</param>
 public sealed record KnownNode(string NodeId, string Endpoint, Address Address, ReplicaId ReplicaId, ImmutableArray<int> Shards,
-    NodeReachability Status);
+    NodeReachability Status)
+{
+    /// <summary>The shards a replica of it was removed from, once per removal, ascending.</summary>
+    public ImmutableArray<int> Removed { get; init; } = [];
+
+    /// <summary>The id of its replica of <paramref name="shard"/>: the one it hosts, or the one it would start next.</summary>
+    public ReplicaId ReplicaOf(int shard) => ReplicaIds.ForShard(ReplicaId, shard, Removed.Count(s => s == shard));
+
+    /// <summary>Whether <paramref name="replica"/> is (or was) one of its replicas.</summary>
+    public bool Owns(ReplicaId replica)
+    {
+        if (replica == ReplicaId) return true;
+        for (int i = 0; i < Removed.Length; i++)
+        {
+            int shard = Removed[i];
+            int removals = i + 1 - Removed.IndexOf(shard);      // Removed is sorted: this is the shard's (removals)th entry
+            if (ReplicaIds.ForShard(ReplicaId, shard, removals) == replica) return true;
+        }
+        return false;
+    }
+}
 
 /// <summary>Every node this node knows of: members that answered who they are.</summary>
 public sealed record KnownNodes(ImmutableArray<KnownNode> Nodes)
@@ -33,12 +54,12 @@ public sealed record KnownNodes(ImmutableArray<KnownNode> Nodes)
     /// <summary>None known.</summary>
     public static KnownNodes Empty { get; } = new([]);
 
-    /// <summary>The node whose replicas answer to <paramref name="replica"/>, or null.</summary>
+    /// <summary>The node whose replica (current or removed) answers to <paramref name="replica"/>, or null.</summary>
     public KnownNode? ByReplica(ReplicaId replica)
     {
         foreach (KnownNode node in Nodes)
         {
-            if (node.ReplicaId == replica) return node;
+            if (node.Owns(replica)) return node;
         }
         return null;
     }

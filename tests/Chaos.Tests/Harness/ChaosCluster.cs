@@ -5,8 +5,8 @@ using KvActors.Protocol.Wire;
 namespace KvActors.Chaos.Tests.Harness;
 
 /// <summary>
-/// A cluster of real node processes (<c>start</c>, every node a seed) on loopback, each with its data and its log in
-/// <c>root/nN</c>, that a chaos run breaks and heals: <c>kill -9</c> and restart, <c>SIGSTOP</c> and <c>SIGCONT</c>,
+/// A cluster of real node processes (<c>start</c>; every node a seed except the last <c>joiners</c>, which join later)
+/// on loopback, each with its data and its log in <c>root/nN</c>, that a chaos run breaks and heals: <c>kill -9</c> and restart, <c>SIGSTOP</c> and <c>SIGCONT</c>,
 /// and, when it runs behind a <see cref="NetworkProxy"/>, partitions. Only processes it started are signalled, by PID.
 /// </summary>
 internal sealed class ChaosCluster : IAsyncDisposable
@@ -17,6 +17,8 @@ internal sealed class ChaosCluster : IAsyncDisposable
     private readonly RunningProcess?[] _running;
     private readonly bool[] _paused;
     private readonly int[]? _bindPorts;
+    private readonly int _seeds;
+    private readonly bool[] _started;
 
     /// <param name="processes">Starts and ends the node processes.</param>
     /// <param name="root">The folder for the nodes' data and logs.</param>
@@ -24,8 +26,12 @@ internal sealed class ChaosCluster : IAsyncDisposable
     /// <param name="shards">The shard count.</param>
     /// <param name="configFile">A HOCON file for every node, or null.</param>
     /// <param name="partitionable">Put a <see cref="NetworkProxy"/> between the nodes, so that links can be cut.</param>
-    public ChaosCluster(ProcessHarness processes, string root, int nodes, int shards, string? configFile, bool partitionable)
+    /// <param name="joiners">How many of the nodes (the last ones) are no seeds: <see cref="StartAsync"/> leaves them
+    /// out, and each joins the formed cluster when <see cref="StartNodeAsync"/> starts it.</param>
+    public ChaosCluster(ProcessHarness processes, string root, int nodes, int shards, string? configFile, bool partitionable, int joiners = 0)
     {
+        _seeds = nodes - joiners;
+        _started = new bool[nodes];
         _processes = processes;
         _root = root;
         _configFile = configFile;
@@ -45,6 +51,9 @@ internal sealed class ChaosCluster : IAsyncDisposable
     /// <summary>The nodes' endpoints, <c>127.0.0.1:port</c>, chosen once (placement depends on them).</summary>
     public string[] Endpoints { get; }
 
+    /// <summary>The seeds' endpoints: where clients connect.</summary>
+    public string[] Contacts => Endpoints[.._seeds];
+
     /// <summary>The proxy between the nodes, when the cluster is partitionable.</summary>
     public NetworkProxy? Network { get; }
 
@@ -53,7 +62,7 @@ internal sealed class ChaosCluster : IAsyncDisposable
     public int Shards { get; }
 
     /// <summary>Replicas per shard: the nodes' default <c>--replication</c>.</summary>
-    public int Replication => Math.Min(3, Count);
+    public int Replication => Math.Min(3, _seeds);
 
     public string NodeId(int i) => string.Create(CultureInfo.InvariantCulture, $"n{i + 1}");
 
@@ -68,10 +77,10 @@ internal sealed class ChaosCluster : IAsyncDisposable
 
     public bool IsPaused(int i) => _paused[i];
 
-    /// <summary>Starts every node and waits until every node is up and every shard has a leader.</summary>
+    /// <summary>Starts every seed and waits until every seed is up and every shard has a leader.</summary>
     public async Task StartAsync(TimeSpan within)
     {
-        await Task.WhenAll(Enumerable.Range(0, Count).Select(StartNodeAsync));
+        await Task.WhenAll(Enumerable.Range(0, _seeds).Select(StartNodeAsync));
         await WaitForRecoveryAsync(within);
     }
 
@@ -80,12 +89,13 @@ internal sealed class ChaosCluster : IAsyncDisposable
     {
         var arguments = new List<string>
         {
-            "start", "--node-id", NodeId(i), "--port", Endpoints[i].Split(':')[1], "--seeds", string.Join(",", Endpoints),
+            "start", "--node-id", NodeId(i), "--port", Endpoints[i].Split(':')[1], "--seeds", string.Join(",", Endpoints[.._seeds]),
             "--data-dir", Path.Combine(_root, NodeId(i)), "--shards", Shards.ToString(CultureInfo.InvariantCulture),
         };
         if (_bindPorts is not null) arguments.AddRange(["--bind-port", _bindPorts[i].ToString(CultureInfo.InvariantCulture)]);
         if (_configFile is not null) arguments.AddRange(["--config", _configFile]);
         _paused[i] = false;
+        _started[i] = true;
         // Armed by creating the file (ArmFailpoint); the node only looks while the variable names it.
         Dictionary<string, string> environment = Failpoints.ToDictionary(f => f.Variable, f => FailpointFile(i, f));
         _running[i] = _processes.StartLogged(NodeId(i), "KvActors.Node", LogPath(i), environment, [.. arguments]);
@@ -137,7 +147,7 @@ internal sealed class ChaosCluster : IAsyncDisposable
         _paused[i] = false;
     }
 
-    /// <summary>Heals every link, resumes paused nodes, restarts stopped ones, and waits until every node is up and every shard has a leader again.</summary>
+    /// <summary>Heals every link, resumes paused nodes, restarts stopped ones, and waits until every started node is up and every shard has a leader again.</summary>
     public async Task HealAsync(TimeSpan within)
     {
         Network?.HealAll();
@@ -147,14 +157,14 @@ internal sealed class ChaosCluster : IAsyncDisposable
         }
         for (int i = 0; i < Count; i++)
         {
-            if (!IsRunning(i)) await StartNodeAsync(i);
+            if (_started[i] && !IsRunning(i)) await StartNodeAsync(i);
         }
         await WaitForRecoveryAsync(within);
     }
 
-    /// <summary>Polls the cluster's status until every node is up in the cluster and every shard reports a leader.</summary>
+    /// <summary>Polls the cluster's status until every node started so far is up in the cluster and every shard reports a leader.</summary>
     public Task WaitForRecoveryAsync(TimeSpan within) =>
-        WaitForRecoveryAsync(Endpoints, [.. Enumerable.Range(0, Count).Select(NodeId)], Shards, within);
+        WaitForRecoveryAsync(Contacts, [.. Enumerable.Range(0, Count).Where(i => _started[i]).Select(NodeId)], Shards, within);
 
     /// <summary>
     /// Polls the status of the cluster at <paramref name="endpoints"/> until the nodes <paramref name="nodeIds"/> are

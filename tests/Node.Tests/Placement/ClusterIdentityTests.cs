@@ -33,6 +33,30 @@ public sealed class ClusterIdentityTests : IDisposable
     }
 
     [Fact]
+    public void A_shard_hosted_again_after_its_replica_was_removed_gets_a_new_replica_id_that_the_node_is_known_to_own()
+    {
+        ClusterIdentity identity = Sample();
+        var node = new Raft.Ids.ReplicaId(42);
+        identity.ReplicaOf(5).Should().Be(node, "a node's first replica of a shard answers to the node replica id");
+
+        ClusterIdentity once = identity.WithRemoved(5).Hosting(5);
+        ClusterIdentity twice = once.WithRemoved(5).Hosting(5).WithRemoved(9);
+        once.ReplicaOf(5).Should().NotBe(node);
+        twice.ReplicaOf(5).Should().NotBe(node).And.NotBe(once.ReplicaOf(5));
+        twice.ReplicaOf(0).Should().Be(node, "other shards keep theirs");
+        twice.RemovedReplicasOf(5).Should().Equal(node, once.ReplicaOf(5));
+        twice.Removed.Should().Equal(5, 5, 9);
+
+        var known = new Topology.KnownNode("n1", "127.0.0.1:4001", new Akka.Actor.Address("akka.tcp", "kvactors", "127.0.0.1", 4001), node,
+            [.. twice.Hosted], Topology.NodeReachability.Up) { Removed = [.. twice.Removed] };
+        known.ReplicaOf(5).Should().Be(twice.ReplicaOf(5));
+        known.ReplicaOf(9).Should().Be(twice.ReplicaOf(9));
+        foreach (Raft.Ids.ReplicaId owned in (Raft.Ids.ReplicaId[])[node, once.ReplicaOf(5), twice.ReplicaOf(5), twice.ReplicaOf(9)])
+            known.Owns(owned).Should().BeTrue($"replica {owned} is or was one of n1's");
+        known.Owns(new Raft.Ids.ReplicaId(43)).Should().BeFalse();
+    }
+
+    [Fact]
     public void A_node_started_with_the_recorded_settings_has_no_conflict()
     {
         Sample().Conflict("n1", 16, 3).Should().BeNull();
