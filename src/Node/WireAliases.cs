@@ -28,5 +28,6 @@ global using RemoveReplica = KvActors.Protocol.Wire.RemoveReplica;
 global using ReplicaHostAnswer = KvActors.Protocol.Wire.ReplicaHostAnswer;
 global using ProposeMembershipChange = KvActors.Protocol.Wire.ProposeMembershipChange;
 global using MembershipChangeAnswer = KvActors.Protocol.Wire.MembershipChangeAnswer;
+global using TransferShardLeadership = KvActors.Protocol.Wire.TransferShardLeadership;
 global using MembershipChangeKind = KvActors.Protocol.Wire.MembershipChangeKind;
 global using PeerContact = KvActors.Protocol.Wire.PeerContact;

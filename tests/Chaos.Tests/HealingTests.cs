@@ -112,7 +112,8 @@ public sealed class HealingTests(ITestOutputHelper log) : IDisposable
                 : ChaosCluster.DescribeShards(status), BalanceWithin);
         ChaosRun.Say(log, $"balancing: {joinerId} took {balanced.Shards.Count(s => s.Voters.Contains(joinerId))} replicas and {victimId} " +
                           $"{balanced.Shards.Count(s => s.Voters.Contains(victimId))} in {clock.Elapsed.TotalSeconds:F1} s; " +
-                          $"replicas per node: {string.Join(", ", Counts(balanced).Select(c => $"{c.Key} {c.Value}"))}");
+                          $"replicas per node: {string.Join(", ", Counts(balanced).Select(c => $"{c.Key} {c.Value}"))}; " +
+                          $"leaders per node: {string.Join(", ", Counts(balanced).Keys.Select(n => $"{n} {balanced.Shards.Count(s => s.Leader == n)}"))}");
         foreach ((string key, string value) in acked)
             (await client.GetAsync(key))?.ValueText.Should().Be(value, $"{key} was acknowledged before the replicas moved");
     }

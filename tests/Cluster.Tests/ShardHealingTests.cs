@@ -153,6 +153,47 @@ public sealed class ShardHealingTests
     }
 
     [Fact]
+    public async Task Leaders_piled_on_one_node_spread_to_within_one_of_each_other()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 3, Shards, replication: 3);
+        ClusterIdentity[] identities = await nodes.StartAllAsync();
+        await nodes.AwaitLeadersAsync();
+        KvClient client = KvClient.Create(nodes.Node(0).Gateway);
+        for (int k = 0; k < 20; k++) await client.PutAsync($"lead/{k}", $"v{k}");
+
+        // Every shard's leader hands leadership to n1 (every node hosts every shard), until n1 is seen leading all.
+        await TestCluster.AwaitAsync(async () =>
+        {
+            ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
+            foreach (ShardStatus shard in status.Shards.Where(s => s.HasLeader && s.Leader != "n1"))
+            {
+                int leader = Array.FindIndex(identities, i => i.NodeId == shard.Leader);
+                var replica = new Node.Replica.ReplicaAddress((int)shard.Id, new Raft.Ids.ReplicaId(identities[leader].ReplicaId));
+                nodes.System(leader).ActorSelection($"/user/{NodePaths.Replicas}/{replica.ActorName}")
+                    .Tell(new TransferShardLeadership { Shard = shard.Id, To = identities[0].ReplicaId });
+            }
+            return status.Shards.Count == Shards && status.Shards.All(s => s.HasLeader && s.Leader == "n1");
+        });
+
+        string last = "no status yet";
+        try
+        {
+            await TestCluster.AwaitAsync(async () =>
+            {
+                ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
+                int[] leads = [.. identities.Select(i => status.Shards.Count(s => s.HasLeader && s.Leader == i.NodeId))];
+                last = $"leaders per node {string.Join(",", leads)}";
+                return leads.Sum() == Shards && leads.Max() - leads.Min() <= 1;
+            }, within: TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; last seen: {last}", e);
+        }
+        for (int k = 0; k < 20; k++) (await client.GetAsync($"lead/{k}"))!.ValueText.Should().Be($"v{k}", "a leader transfer loses nothing");
+    }
+
+    [Fact]
     public async Task A_node_host_refuses_a_shard_that_does_not_exist_and_a_replica_that_is_not_its_own()
     {
         await using var nodes = new NodeHarness(TestCluster.NewRoot(), 3, Shards, replication: 3, FastHealing);

@@ -23,7 +23,11 @@ public sealed partial class ShardManager
     //   4. a replica that answers although the settled membership no longer names it (its node came back after it was
     //      replaced, or it was moved away) is told to delete itself;
     //   5. with every voter on a live node, the shard balances (ReplicaBalancer): a replica is started on the least
-    //      loaded node, joins as a learner, and takes the place of the voter on the most loaded node (step 3).
+    //      loaded node, joins as a learner, and takes the place of the voter on the most loaded node (step 3; when
+    //      that voter is the leader, leadership is handed to another voter first); an empty replica no step needs is
+    //      deleted after heal-after;
+    //   6. with nothing else to do, leaders spread (LeaderBalancer): leadership goes to the voter whose node leads the
+    //      fewest shards, when the leader's node leads two or more more.
     // The Raft core refuses a second change while one is in flight, so two managers of one shard (a split cluster)
     // cannot interleave changes either.
 
@@ -35,6 +39,7 @@ public sealed partial class ShardManager
     private readonly HashSet<string> _loggedOnce = [];
     private readonly Dictionary<ReplicaId, long> _unneededSince = [];
     private readonly Dictionary<ReplicaId, long> _emptySince = [];
+    private long _lastTransfer;                                   // when this manager last asked for a leader transfer
 
     private static long Now => Stopwatch.GetTimestamp();
 
@@ -82,7 +87,7 @@ public sealed partial class ShardManager
                     $"learner {Known.NameOf(learners[0])} has not been needed for {_settings.HealAfter.TotalSeconds:F0} s: no voter is lost");
             return;
         }
-        if (!RemoveStaleReplicas(leader)) Balance(leader, voters);
+        if (!RemoveStaleReplicas(leader) && !Balance(leader, voters)) SpreadLeadership(leader, voters);
     }
 
     private void ReplaceVoter(ReplicaHealth leader, ReplicaId dead, ReplicaId[] learners)
@@ -127,8 +132,9 @@ public sealed partial class ShardManager
     /// With the shard settled and nothing to heal: an empty replica left by an earlier step joins as a learner when its
     /// node would take a voter's place (<see cref="PromoteToBalance"/>), and is deleted when it has waited heal-after
     /// for that; otherwise a balancing move starts when the counts call for one and the cluster-wide limit allows it.
+    /// False when there is nothing to do or wait for.
     /// </summary>
-    private void Balance(ReplicaHealth leader, ReplicaId[] voters)
+    private bool Balance(ReplicaHealth leader, ReplicaId[] voters)
     {
         bool balancing = _settings.MaxConcurrentMoves > 0 && AllVotersUp(voters);
         ReplicaId[] empty = [.. _replicas.Where(r => r.Value is { Reachable: true, Last: { } h } && IsEmpty(h)).Select(r => r.Key)];
@@ -139,15 +145,15 @@ public sealed partial class ShardManager
             if (balancing && BalanceSource(leader, voters, node) is not null)
             {
                 Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, id, default, $"{node.NodeId} joins as a learner to balance the replica counts");
-                return;
+                return true;
             }
             _emptySince.TryAdd(id, Now);
             if (Since(_emptySince[id]) < _settings.HealAfter) continue;
             RemoveReplica(node, id, "unneeded empty", $"it was started to join the shard, but no step has needed it for {_settings.HealAfter.TotalSeconds:F0} s");
-            return;
+            return true;
         }
-        if (!balancing || empty.Length > 0) return;
-        if (ReplicaBalancer.Next(Known, _shard, voters.Length, _settings.MaxConcurrentMoves, _refusedHosts) is not { } move) return;
+        if (empty.Length > 0) return true;
+        if (!balancing || ReplicaBalancer.Next(Known, _shard, voters.Length, _settings.MaxConcurrentMoves, _refusedHosts) is not { } move) return false;
         _balancing = (move.To.NodeId, default, "", Now);
         SendStep($"start a replica on {move.To.NodeId}");
         Context.ActorSelection(NodePaths.On(move.To.Address, NodePaths.Replicas)).Tell(new AddReplica
@@ -155,6 +161,32 @@ public sealed partial class ShardManager
             Shard = (uint)_shard,
             Reason = $"to balance the replica counts: {move.From.NodeId} holds {move.From.Shards.Length}, {move.To.NodeId} {move.To.Shards.Length}",
         }, Self);
+        return true;
+    }
+
+    /// <summary>
+    /// Hands the shard's leadership to another voter when the leader's node leads two or more shards more than that
+    /// voter's (<see cref="LeaderBalancer"/>), at most once per leader-transfer-cooldown.
+    /// </summary>
+    private void SpreadLeadership(ReplicaHealth leader, ReplicaId[] voters)
+    {
+        if (_settings.MaxConcurrentMoves == 0 || !AllVotersUp(voters) || Since(_lastTransfer) < _settings.LeaderTransferCooldown) return;
+        var leaderId = new ReplicaId(leader.ReplicaId);
+        KnownNode from = Known.ByReplica(leaderId)!;
+        KnownNode[] others = [.. voters.Where(v => v != leaderId).Select(v => Known.ByReplica(v)!)];
+        if (LeaderBalancer.Target(Known, _shard, from, others) is not { } to) return;
+        TransferLeadership(leader, voters, to, $"{from.NodeId} leads {from.Leading.Length} shards, {to.NodeId} {to.Leading.Length}");
+    }
+
+    /// <summary>Asks the leader to hand leadership to the voter on <paramref name="to"/>.</summary>
+    private void TransferLeadership(ReplicaHealth leader, ReplicaId[] voters, KnownNode to, string reason)
+    {
+        if (voters.FirstOrDefault(to.Owns) is not { IsSome: true } target || Known.ByReplica(new ReplicaId(leader.ReplicaId)) is not { } node) return;
+        _lastTransfer = Now;
+        SendStep($"hand leadership to {to.NodeId}");
+        _log.Info("Shard {Shard}: asking leader {Leader} to hand leadership to {To}: {Reason}", _shard, node.NodeId, to.NodeId, reason);
+        Context.ActorSelection(NodePaths.ReplicaOn(node.Address, new ReplicaAddress(_shard, new ReplicaId(leader.ReplicaId))))
+            .Tell(new TransferShardLeadership { Shard = (uint)_shard, To = target.Value }, Self);
     }
 
     /// <summary>
@@ -168,6 +200,14 @@ public sealed partial class ShardManager
             || BalanceSource(leader, voters, to) is not { } voter)
             return false;
         KnownNode from = voter.Node;
+        if (voter.Id.Value == leader.ReplicaId)
+        {
+            // Removing the leader would leave the shard leaderless for an election: hand leadership on first.
+            KnownNode heir = voters.Where(v => v != voter.Id).Select(v => Known.ByReplica(v)!).MinBy(n => n.Leading.Length)!;
+            if (Since(_lastTransfer) >= _settings.StepTimeout)
+                TransferLeadership(leader, voters, heir, $"its replica on {from.NodeId} is about to move to {to.NodeId}");
+            return true;
+        }
         if (_balancing is not { From.IsSome: true }) _balancing = (to.NodeId, voter.Id, from.NodeId, _balancing?.Started ?? Now);
         Propose(leader, MembershipChangeKind.MembershipChangeReplaceVoter, voter.Id, learner,
             $"to balance the replica counts: {from.NodeId} holds {from.Shards.Length}, {to.NodeId} {to.Shards.Length}; learner {to.NodeId} replaces {from.NodeId}");

@@ -24,6 +24,9 @@ public sealed record ShardManagerSettings
     /// <summary>How long one healing step (a proposal to the leader, a request to a node) may go unanswered before it is tried again.</summary>
     public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a manager waits after asking for a leader transfer before it asks for another (to spread leaders).</summary>
+    public TimeSpan LeaderTransferCooldown { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How many balancing moves may be in flight in the whole cluster at once (each shard's manager counts them); 0 turns balancing off.</summary>
     public int MaxConcurrentMoves { get; init; } = 2;
 
@@ -38,6 +41,7 @@ public sealed record ShardManagerSettings
             PollTimeout = c.PositiveDuration("poll-timeout"),
             HealAfter = c.PositiveDuration("heal-after"),
             StepTimeout = c.PositiveDuration("step-timeout"),
+            LeaderTransferCooldown = c.PositiveDuration("leader-transfer-cooldown"),
             MaxConcurrentMoves = c.GetInt("max-concurrent-moves") is var moves and >= 0 ? moves : throw c.Invalid("max-concurrent-moves", "must be 0 (no balancing) or more"),
         };
         if (settings.PollTimeout > settings.PollInterval)

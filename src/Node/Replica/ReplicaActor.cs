@@ -38,6 +38,7 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
     // When each peer was last heard from (Stopwatch timestamps): the leader reports the silences, and a shard manager
     // replaces a member silent for too long. A peer never heard from counts from the replica's start.
     private readonly Dictionary<ReplicaId, long> _lastHeard = [];
+    private bool _leading;                  // as last told to the parent
     private readonly long _started = Stopwatch.GetTimestamp();
 
     /// <summary>Creates the replica; <paramref name="initialMembership"/> applies only when its journal is empty.</summary>
@@ -87,14 +88,17 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
         {
             case RaftEnvelope envelope: StepEnvelope(envelope); break;
             case KvRequest request: HandleClientRequest(request, Sender); break;
-            case TickRaft: _raft.Tick(); break;
+            case TickRaft:
+                _raft.Tick();
+                ReportLeadership();
+                break;
             case DrainReady:
                 _readyScheduled = false;
                 HandleReady();
                 return;
             case SweepDeadlines: FailExpiredRequests(); return;
             case ProposeMembershipChange change: Sender.Tell(ProposeChange(change)); break;
-            case TransferLeadership transfer: Sender.Tell(_raft.TransferLeadership(transfer.To)); break;
+            case TransferShardLeadership transfer: Sender.Tell(Transfer(transfer)); break;
             case GetReplicaStatus:
                 Sender.Tell(new ReplicaStatus(_address.Shard, _raft.Status, _raft.Membership,
                     _storage.Snapshot().Metadata.Last.Index, _journalWrites, _entriesWritten, _snapshotStats));
@@ -154,6 +158,27 @@ public sealed partial class ReplicaActor : UntypedPersistentActor, IWithTimers
             _log.Info("Shard {Shard} replica {Replica}: proposed membership change {Change} at index {Index} (term {Term})",
                 _address.Shard, _address.Replica, planned, result.Entry.Index, result.Entry.Term);
         return new MembershipChangeAnswer { Shard = (uint)_address.Shard, Status = result.Status.ToString(), LeaderHint = result.LeaderHint.Value };
+    }
+
+    /// <summary>Starts a shard manager's leader transfer, if this replica leads; logs it when the core takes it.</summary>
+    private MembershipChangeAnswer Transfer(TransferShardLeadership transfer)
+    {
+        if (transfer.Shard != (uint)_address.Shard)
+            return new MembershipChangeAnswer { Shard = (uint)_address.Shard, Status = nameof(RequestStatus.InvalidChange) };
+        TransferResult result = _raft!.TransferLeadership(new ReplicaId(transfer.To));
+        if (result.Status == RequestStatus.Accepted)
+            _log.Info("Shard {Shard} replica {Replica}: handing leadership to replica {To} (term {Term})",
+                _address.Shard, _address.Replica, transfer.To, _raft.Status.Term);
+        return new MembershipChangeAnswer { Shard = (uint)_address.Shard, Status = result.Status.ToString(), LeaderHint = result.LeaderHint.Value };
+    }
+
+    /// <summary>Tells the parent when this replica starts or stops leading (checked every tick: a role can change without a Ready).</summary>
+    private void ReportLeadership()
+    {
+        bool leading = _raft!.Status.Role == Role.Leader;
+        if (leading == _leading) return;
+        _leading = leading;
+        Context.Parent.Tell(new ReplicaLeadership(_address.Shard, leading));
     }
 
     /// <summary>What this replica tells a shard manager about itself (the wire form of <see cref="ReplicaStatus"/>).</summary>

@@ -30,6 +30,7 @@ public sealed class ReplicaHost : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<int, IActorRef> _replicas = [];
     private readonly Dictionary<IActorRef, ReplicaAddress> _retiring = [];
+    private readonly SortedSet<int> _leading = [];        // shards whose local replica last said it leads
     private ClusterIdentity? _identity;
     private KnownNodes _known = KnownNodes.Empty;
 
@@ -48,6 +49,7 @@ public sealed class ReplicaHost : ReceiveActor
         Receive<Terminated>(OnReplicaStopped);
         Receive<AddReplica>(add => Sender.Tell(OnAddReplica(add)));
         Receive<RemoveReplica>(remove => Sender.Tell(OnRemoveReplica(remove)));
+        Receive<ReplicaLeadership>(OnLeadership);
     }
 
     /// <summary>Props for the host; see the constructor.</summary>
@@ -72,6 +74,13 @@ public sealed class ReplicaHost : ReceiveActor
         _log.Error("Shard {Shard} replica {Replica} stopped (see the error before this); stopping node {NodeId} so that it restarts from its journal",
             shard, _identity?.ReplicaId, _identity?.NodeId);
         CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.UnknownReason.Instance);
+    }
+
+    /// <summary>Publishes which shards this node leads, so that shard managers can spread leaders.</summary>
+    private void OnLeadership(ReplicaLeadership leadership)
+    {
+        if (!_replicas.TryGetValue(leadership.Shard, out IActorRef? replica) || !replica.Equals(Sender)) return;     // a retired replica
+        if (leadership.Leading ? _leading.Add(leadership.Shard) : _leading.Remove(leadership.Shard)) PublishHosted();
     }
 
     private void Start(ClusterIdentity identity)
@@ -106,6 +115,7 @@ public sealed class ReplicaHost : ReceiveActor
         var info = new NodeInfo { NodeId = _identity!.NodeId, Endpoint = _identity.Endpoint, ReplicaId = _identity.ReplicaId };
         info.Shards.AddRange(_identity.Hosted.Select(s => (uint)s));
         info.Removed.AddRange(_identity.Removed.Select(s => (uint)s));
+        info.Leading.AddRange(_leading.Select(s => (uint)s));
         _directory.Tell(new LocalNodeInfo(info));
     }
 
@@ -140,6 +150,7 @@ public sealed class ReplicaHost : ReceiveActor
         _identity = identity.WithRemoved(shard);
         _identity.Save(_dataDirectory);
         var address = new ReplicaAddress(shard, removing);
+        _leading.Remove(shard);
         if (_replicas.Remove(shard, out IActorRef? replica))
         {
             _retiring[replica] = address;       // its data is deleted once it has stopped (OnReplicaStopped)

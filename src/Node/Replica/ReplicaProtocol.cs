@@ -62,5 +62,5 @@ public sealed record SnapshotStats(long Taken, long SavedCount, TimeSpan LastPau
     public SnapshotStats WithSaved(TimeSpan took) => this with { SavedCount = SavedCount + 1, MaxSave = took > MaxSave ? took : MaxSave };
 }
 
-/// <summary>Asks a leader to hand leadership to another voter; answered with a <see cref="TransferResult"/>.</summary>
-public sealed record TransferLeadership(ReplicaId To);
+/// <summary>What a replica tells its parent (<see cref="ReplicaHost"/>) when it becomes leader of its shard or stops leading.</summary>
+public sealed record ReplicaLeadership(int Shard, bool Leading);

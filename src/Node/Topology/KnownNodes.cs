@@ -31,6 +31,9 @@ public sealed record KnownNode(string NodeId, string Endpoint, Address Address, 
     /// <summary>The shards a replica of it was removed from, once per removal, ascending.</summary>
     public ImmutableArray<int> Removed { get; init; } = [];
 
+    /// <summary>The shards its replica leads, as it last said, ascending.</summary>
+    public ImmutableArray<int> Leading { get; init; } = [];
+
     /// <summary>The id of its replica of <paramref name="shard"/>: the one it hosts, or the one it would start next.</summary>
     public ReplicaId ReplicaOf(int shard) => ReplicaIds.ForShard(ReplicaId, shard, Removed.Count(s => s == shard));
 

@@ -173,7 +173,11 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
         {
             if (member.Info is not { ReplicaId: not 0 } info) continue;     // identity not decided yet: nothing to route to
             nodes.Add(new KnownNode(info.NodeId, info.Endpoint, address, new ReplicaId(info.ReplicaId),
-                [.. info.Shards.Select(s => (int)s)], member.Status) { Removed = [.. info.Removed.Select(s => (int)s).Order()] });
+                [.. info.Shards.Select(s => (int)s)], member.Status)
+            {
+                Removed = [.. info.Removed.Select(s => (int)s).Order()],
+                Leading = [.. info.Leading.Select(s => (int)s).Order()],
+            });
         }
         var known = new KnownNodes(nodes.ToImmutable());
         if (known.Nodes.SequenceEqual(_known.Nodes, KnownNodeComparer.Instance)) return;
@@ -188,7 +192,7 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
         public bool Equals(KnownNode? x, KnownNode? y) =>
             x is not null && y is not null && x.NodeId == y.NodeId && x.Endpoint == y.Endpoint && x.Address == y.Address &&
             x.ReplicaId == y.ReplicaId && x.Status == y.Status && x.Shards.SequenceEqual(y.Shards)
-            && x.Removed.SequenceEqual(y.Removed);
+            && x.Removed.SequenceEqual(y.Removed) && x.Leading.SequenceEqual(y.Leading);
 
         public int GetHashCode(KnownNode obj) => HashCode.Combine(obj.NodeId, obj.Address);
     }
