@@ -32,6 +32,7 @@ public sealed partial class ShardManager
     // cannot interleave changes either.
 
     private readonly HashSet<ReplicaId> _refusedHosts = [];       // nodes that may never host this shard again
+    private const string StartingReplica = "start a replica on ";
     private long _stepSentAt;                                     // 0: no step awaits its answer
     private string? _stepDoing;
     private (ReplicaId Dead, string DeadNode, long Started)? _healing;
@@ -110,7 +111,7 @@ public sealed partial class ShardManager
             LogOnce($"no-host-{dead}", "Shard {Shard}: {Why}, but no live node can take a replica of the shard", why);
             return;
         }
-        SendStep($"start a replica on {host.NodeId}");
+        SendStep(StartingReplica + host.NodeId);
         Context.ActorSelection(NodePaths.On(host.Address, NodePaths.Replicas))
             .Tell(new AddReplica { Shard = (uint)_shard, Reason = $"to replace {deadNode}: {why}" }, Self);
     }
@@ -155,7 +156,7 @@ public sealed partial class ShardManager
         if (empty.Length > 0) return true;
         if (!balancing || ReplicaBalancer.Next(Known, _shard, voters.Length, _settings.MaxConcurrentMoves, _refusedHosts) is not { } move) return false;
         _balancing = (move.To.NodeId, default, "", Now);
-        SendStep($"start a replica on {move.To.NodeId}");
+        SendStep(StartingReplica + move.To.NodeId);
         Context.ActorSelection(NodePaths.On(move.To.Address, NodePaths.Replicas)).Tell(new AddReplica
         {
             Shard = (uint)_shard,
@@ -296,7 +297,8 @@ public sealed partial class ShardManager
     {
         _stepSentAt = 0;
         if (answer.Refusal.Length == 0) return;
-        _refusedHosts.Add(new ReplicaId(answer.ReplicaId));
+        // A node that refused to start a replica is not asked again; a refused removal says nothing about hosting.
+        if (_stepDoing?.StartsWith(StartingReplica, StringComparison.Ordinal) == true) _refusedHosts.Add(new ReplicaId(answer.ReplicaId));
         if (_balancing is { From.IsSome: false }) _balancing = null;
         _log.Warning("Shard {Shard}: node {NodeId} refused to {Step}: {Refusal}", _shard, answer.NodeId, _stepDoing, answer.Refusal);
     }
