@@ -235,10 +235,11 @@ public sealed partial class ShardManager
     private static bool IsEmpty(ReplicaHealth h) => h.Voters.Count == 0 && h.OutgoingVoters.Count == 0 && h.Learners.Count == 0;
 
     /// <summary>Where a replacement goes: a live node that is no member of the shard, by the placement rule.</summary>
-    private KnownNode? PickHost(ReplicaHealth leader) =>
-        ReplicaBalancer.NewHost(
-            Known.Nodes.Where(n => n.Status == NodeReachability.Up && !Members(leader).Any(m => n.Owns(m))),
-            _shard, _refusedHosts);
+    private KnownNode? PickHost(ReplicaHealth leader)
+    {
+        HashSet<string> memberNodes = [.. Members(leader).Select(Known.ByReplica).OfType<KnownNode>().Select(n => n.NodeId)];
+        return ReplicaBalancer.NewHost(Known.Nodes.Where(n => n.Status == NodeReachability.Up && !memberNodes.Contains(n.NodeId)), _shard, _refusedHosts);
+    }
 
     private static IEnumerable<ReplicaId> Members(ReplicaHealth h) =>
         h.Voters.Concat(h.OutgoingVoters).Concat(h.Learners).Select(id => new ReplicaId(id));

@@ -38,16 +38,17 @@ public sealed record KnownNode(string NodeId, string Endpoint, Address Address, 
     public ReplicaId ReplicaOf(int shard) => ReplicaIds.ForShard(ReplicaId, shard, Removed.Count(s => s == shard));
 
     /// <summary>Whether <paramref name="replica"/> is (or was) one of its replicas.</summary>
-    public bool Owns(ReplicaId replica)
+    public bool Owns(ReplicaId replica) => AllReplicaIds().Contains(replica);
+
+    /// <summary>Its node replica id, then for each removal the id of the replica of that shard that came after it.</summary>
+    public IEnumerable<ReplicaId> AllReplicaIds()
     {
-        if (replica == ReplicaId) return true;
+        yield return ReplicaId;
         for (int i = 0; i < Removed.Length; i++)
         {
             int shard = Removed[i];
-            int removals = i + 1 - Removed.IndexOf(shard);      // Removed is sorted: this is the shard's (removals)th entry
-            if (ReplicaIds.ForShard(ReplicaId, shard, removals) == replica) return true;
+            yield return ReplicaIds.ForShard(ReplicaId, shard, i + 1 - Removed.IndexOf(shard));  // Removed is sorted
         }
-        return false;
     }
 }
 
@@ -57,14 +58,20 @@ public sealed record KnownNodes(ImmutableArray<KnownNode> Nodes)
     /// <summary>None known.</summary>
     public static KnownNodes Empty { get; } = new([]);
 
+    // Built once: managers, hosts and gateways look nodes up by replica id on every poll and every routing change.
+    private readonly Dictionary<ReplicaId, KnownNode> _byReplica = Index(Nodes);
+
     /// <summary>The node whose replica (current or removed) answers to <paramref name="replica"/>, or null.</summary>
-    public KnownNode? ByReplica(ReplicaId replica)
+    public KnownNode? ByReplica(ReplicaId replica) => _byReplica.GetValueOrDefault(replica);
+
+    private static Dictionary<ReplicaId, KnownNode> Index(ImmutableArray<KnownNode> nodes)
     {
-        foreach (KnownNode node in Nodes)
+        var index = new Dictionary<ReplicaId, KnownNode>();
+        foreach (KnownNode node in nodes)
         {
-            if (node.Owns(replica)) return node;
+            foreach (ReplicaId id in node.AllReplicaIds()) index.TryAdd(id, node);      // the first node listed wins, as before
         }
-        return null;
+        return index;
     }
 
     /// <summary>The nodes hosting a replica of <paramref name="shard"/>.</summary>
