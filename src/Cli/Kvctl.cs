@@ -8,8 +8,8 @@ using KvActors.Protocol.Wire;
 namespace KvActors.Cli;
 
 /// <summary>
-/// kvctl, the command line of a KvActors cluster: <c>put</c>, <c>get</c>, <c>del</c>, <c>range</c>, <c>cas</c> and
-/// <c>status</c>, through the ClusterClient receptionists of <c>--endpoints</c>. Flags, output and exit codes are a
+/// kvctl, the command line of a KvActors cluster: <c>put</c>, <c>get</c>, <c>del</c>, <c>range</c>, <c>cas</c>,
+/// <c>status</c>, <c>node drain</c> and <c>node remove</c>, through the ClusterClient receptionists of <c>--endpoints</c>. Flags, output and exit codes are a
 /// contract scripts read (DESIGN.md "Commands"; <see cref="KvctlExitCode"/>).
 /// </summary>
 public static class Kvctl
@@ -19,6 +19,15 @@ public static class Kvctl
 
     /// <summary>How long a command waits for the cluster when <c>--timeout</c> is not given, in seconds.</summary>
     public const double DefaultTimeoutSeconds = 10;
+
+    /// <summary>How long <c>node drain</c> and <c>node remove</c> wait for the moves when <c>--wait</c> is not given, in seconds.</summary>
+    public const double DefaultWaitSeconds = 600;
+
+    /// <summary>How often <c>node drain</c> and <c>node remove</c> look at the cluster's status while they wait.</summary>
+    private static readonly TimeSpan WaitPoll = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often <c>node remove</c> asks again while it waits: a shard manager that restarted forgot the first time.</summary>
+    private static readonly TimeSpan RemoveRepeat = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Runs one kvctl command line. Results go to <paramref name="stdout"/>; on failure exactly one line saying why goes
@@ -114,6 +123,7 @@ public static class Kvctl
             Root.Subcommands.Add(Range());
             Root.Subcommands.Add(CompareAndSwap());
             Root.Subcommands.Add(Status());
+            Root.Subcommands.Add(NodeCommand());
         }
 
         public RootCommand Root { get; }
@@ -233,6 +243,136 @@ public static class Kvctl
                 return KvctlExitCode.Ok;
             });
             return command;
+        }
+
+        private Command NodeCommand()
+        {
+            var command = new Command("node", "Operate on one node: drain it, or remove a dead one");
+            command.Subcommands.Add(Drain());
+            command.Subcommands.Add(Remove());
+            return command;
+        }
+
+        private Option<double> WaitOption() => new("--wait")
+        {
+            Description = "Seconds to wait until the moves are done (0: do not wait)",
+            DefaultValueFactory = _ => DefaultWaitSeconds,
+            CustomParser = static result => Number(result, "--wait", 0, 86400),
+        };
+
+        private Command Drain()
+        {
+            var id = new Argument<string>("ID") { Description = "The node's id, e.g. n3" };
+            var cancel = new Option<bool>("--cancel") { Description = "End the drain: the node may hold replicas and lead shards again" };
+            Option<double> wait = WaitOption();
+            var command = new Command("drain",
+                "Move every replica and leadership off node ID, then report it safe to stop (it takes none until the drain is cancelled)")
+            {
+                id, cancel, wait,
+            };
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                string node = parse.GetValue(id)!;
+                if (parse.GetValue(cancel))
+                {
+                    await client.CancelDrainAsync(node, cancellationToken: token).ConfigureAwait(false);
+                    await output.DrainCancelledAsync(node).ConfigureAwait(false);
+                    return KvctlExitCode.Ok;
+                }
+                await client.DrainNodeAsync(node, cancellationToken: token).ConfigureAwait(false);
+                NodeStatus? last = null;
+                bool drained = await WaitForAsync(client, output, parse.GetValue(wait), status =>
+                {
+                    last = status.Nodes.FirstOrDefault(n => n.Id == node);
+                    return (last is null || last is { Replicas: 0, Leading: 0 }) && !Names(status, node);
+                }, status => Holding(status, node), again: null, token).ConfigureAwait(false);
+                if (!drained && parse.GetValue(wait) > 0)
+                {
+                    await _stderr.WriteLineAsync(
+                        $"kvctl: {node} still holds {last?.Replicas ?? 0} replicas and leads {last?.Leading ?? 0} shards after {parse.GetValue(wait)} s; " +
+                        "the drain goes on (kvctl status shows the moves)").ConfigureAwait(false);
+                    return KvctlExitCode.Unavailable;
+                }
+                await output.DrainAsync(node, drained, last?.Replicas ?? 0, last?.Leading ?? 0).ConfigureAwait(false);
+                return KvctlExitCode.Ok;
+            });
+            return command;
+        }
+
+        private Command Remove()
+        {
+            var id = new Argument<string>("ID") { Description = "The node's id, e.g. n3" };
+            Option<double> wait = WaitOption();
+            var command = new Command("remove",
+                "Forget node ID, which must be down or unreachable, for good: every shard replaces its replica there now")
+            {
+                id, wait,
+            };
+            SetAction(command, async (parse, client, output, token) =>
+            {
+                string node = parse.GetValue(id)!;
+                await client.RemoveNodeAsync(node, cancellationToken: token).ConfigureAwait(false);
+                bool removed = await WaitForAsync(client, output, parse.GetValue(wait), status => !Names(status, node),
+                    status => Holding(status, node), () => client.RemoveNodeAsync(node, cancellationToken: token), token).ConfigureAwait(false);
+                if (!removed && parse.GetValue(wait) > 0)
+                {
+                    await _stderr.WriteLineAsync(
+                        $"kvctl: some shards still have a replica on {node} after {parse.GetValue(wait)} s; the removal goes on (kvctl status shows the moves)")
+                        .ConfigureAwait(false);
+                    return KvctlExitCode.Unavailable;
+                }
+                await output.RemoveAsync(node, removed).ConfigureAwait(false);
+                return KvctlExitCode.Ok;
+            });
+            return command;
+        }
+
+        /// <summary>
+        /// Polls the cluster's status until <paramref name="done"/> holds (true) or <paramref name="waitSeconds"/> pass
+        /// (false), printing <paramref name="progress"/> whenever it changes and calling <paramref name="again"/> every
+        /// <see cref="RemoveRepeat"/>. A status that does not come in time is asked again.
+        /// </summary>
+        private static async Task<bool> WaitForAsync(KvClient client, KvctlOutput output, double waitSeconds, Func<ClusterStatus, bool> done,
+            Func<ClusterStatus, string> progress, Func<Task>? again, CancellationToken token)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            TimeSpan limit = TimeSpan.FromSeconds(waitSeconds);
+            TimeSpan lastAsked = TimeSpan.Zero;
+            string? printed = null;
+            while (true)
+            {
+                try
+                {
+                    ClusterStatus status = await client.StatusAsync(token).ConfigureAwait(false);
+                    if (done(status)) return true;
+                    if (progress(status) is var line && line != printed) await output.ProgressAsync(printed = line).ConfigureAwait(false);
+                }
+                catch (KvException e) when (e.Error == ErrorCode.Unavailable)
+                {
+                    // The Gateway may be moving or busy: the next poll asks again.
+                }
+                if (waited.Elapsed >= limit) return false;
+                if (again is not null && waited.Elapsed - lastAsked >= RemoveRepeat)
+                {
+                    lastAsked = waited.Elapsed;
+                    await again().ConfigureAwait(false);
+                }
+                await Task.Delay(WaitPoll, token).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Whether any shard names <paramref name="node"/> as a voter, a learner or a replica.</summary>
+        private static bool Names(ClusterStatus status, string node) =>
+            status.Shards.Any(s => s.Voters.Contains(node) || s.Learners.Contains(node) || s.Replicas.Any(r => r.Node == node));
+
+        /// <summary>One line on what <paramref name="node"/> still holds, and the moves in progress.</summary>
+        private static string Holding(ClusterStatus status, string node)
+        {
+            int[] shards = [.. status.Shards.Where(s => s.Voters.Contains(node) || s.Learners.Contains(node)).Select(s => (int)s.Id)];
+            int leading = status.Shards.Count(s => s.HasLeader && s.Leader == node);
+            int moving = status.Shards.Count(s => s.Move.Length > 0);
+            return $"{node}: member of {shards.Length} shards{(shards.Length > 0 ? " (" + string.Join(",", shards) + ")" : "")}, " +
+                   $"leads {leading}; {moving} shards moving";
         }
 
         /// <summary>

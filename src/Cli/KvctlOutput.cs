@@ -93,7 +93,7 @@ internal sealed class KvctlOutput(TextWriter stdout, bool json)
     }
 
     /// <summary>
-    /// <c>{"nodes":[{"id","address","status"}],"shards":[{"id","leader","term","voters","learners","replicas":[{"node",
+    /// <c>{"nodes":[{"id","address","status","draining","replicas","leading"}],"shards":[{"id","leader","term","voters","learners","replicas":[{"node",
     /// "applied","lag","role","reachable"}],"commit","move"}]}</c> (node.proto's names in lowerCamelCase; <c>leader</c> is
     /// null without a leader, <c>move</c> empty while the shard's manager changes nothing). Text: a table of nodes, then
     /// one of shards, then the moves in progress.
@@ -111,6 +111,9 @@ internal sealed class KvctlOutput(TextWriter stdout, bool json)
             w.WriteString("id", node.Id);
             w.WriteString("address", node.Address);
             w.WriteString("status", node.Status);
+            w.WriteBoolean("draining", node.Draining);
+            w.WriteNumber("replicas", node.Replicas);
+            w.WriteNumber("leading", node.Leading);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -142,6 +145,49 @@ internal sealed class KvctlOutput(TextWriter stdout, bool json)
         }
         w.WriteEndArray();
     }
+
+    /// <summary>
+    /// <c>kvctl node drain</c>: <c>{"node","draining","drained","replicas","leading"}</c> (<c>drained</c>: it holds no
+    /// replica and leads no shard; false only when kvctl did not wait). Text: one line saying so.
+    /// </summary>
+    public Task DrainAsync(string node, bool drained, uint replicas, uint leading) => json
+        ? WriteJsonAsync(w =>
+        {
+            w.WriteString("node", node);
+            w.WriteBoolean("draining", true);
+            w.WriteBoolean("drained", drained);
+            w.WriteNumber("replicas", replicas);
+            w.WriteNumber("leading", leading);
+        })
+        : stdout.WriteLineAsync(drained
+            ? $"{node} is drained: it holds no replicas and leads no shard; it is safe to stop"
+            : $"{node} is draining: its replicas and leaderships move to other nodes (kvctl status shows the moves)");
+
+    /// <summary><c>kvctl node drain --cancel</c>: <c>{"node","draining":false}</c>. Text: one line.</summary>
+    public Task DrainCancelledAsync(string node) => json
+        ? WriteJsonAsync(w =>
+        {
+            w.WriteString("node", node);
+            w.WriteBoolean("draining", false);
+        })
+        : stdout.WriteLineAsync($"{node} is no longer draining: it may hold replicas and lead shards again");
+
+    /// <summary>
+    /// <c>kvctl node remove</c>: <c>{"node","removed"}</c> (<c>removed</c>: no shard names the node any more; false only
+    /// when kvctl did not wait). Text: one line.
+    /// </summary>
+    public Task RemoveAsync(string node, bool removed) => json
+        ? WriteJsonAsync(w =>
+        {
+            w.WriteString("node", node);
+            w.WriteBoolean("removed", removed);
+        })
+        : stdout.WriteLineAsync(removed
+            ? $"{node} is removed: no shard has a replica on it any more"
+            : $"{node} is being removed: every shard replaces its replica there (kvctl status shows the moves)");
+
+    /// <summary>A progress line while kvctl waits (text only: with --json stdout carries the one result object).</summary>
+    public Task ProgressAsync(string line) => json ? Task.CompletedTask : stdout.WriteLineAsync(line);
 
     private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
     {
@@ -176,8 +222,15 @@ internal static class StatusTable
 {
     public static string Format(ClusterStatus status)
     {
-        var nodes = new List<string[]> { new[] { "NODE", "ADDRESS", "STATUS" } };
-        foreach (NodeStatus node in status.Nodes) nodes.Add(new[] { node.Id, node.Address, node.Status });
+        var nodes = new List<string[]> { new[] { "NODE", "ADDRESS", "STATUS", "REPLICAS", "LEADING" } };
+        foreach (NodeStatus node in status.Nodes)
+        {
+            nodes.Add(new[]
+            {
+                node.Id, node.Address, node.Draining ? node.Status + ", draining" : node.Status,
+                node.Replicas.ToString(CultureInfo.InvariantCulture), node.Leading.ToString(CultureInfo.InvariantCulture),
+            });
+        }
         var shards = new List<string[]> { new[] { "SHARD", "LEADER", "TERM", "COMMIT", "VOTERS", "LEARNERS", "REPLICAS (node applied/lag)" } };
         foreach (ShardStatus shard in status.Shards)
         {

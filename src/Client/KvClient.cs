@@ -133,21 +133,69 @@ public sealed class KvClient : IAsyncDisposable
     /// <returns>The nodes with their status, and per shard its leader's node id (absent without a leader), term,
     /// voters, learners and each replica's applied index and lag; see <c>node.proto</c> for every field.</returns>
     /// <exception cref="KvException">Unavailable: no Gateway answered within the deadline.</exception>
-    public async Task<ClusterStatus> StatusAsync(TimeSpan? deadline = null, CancellationToken cancellationToken = default)
+    public Task<ClusterStatus> StatusAsync(TimeSpan? deadline = null, CancellationToken cancellationToken = default) =>
+        AskGatewayAsync<ClusterStatus>(new GetClusterStatus(), deadline, cancellationToken);
+
+    /// <summary>The state of every node and shard; see <see cref="StatusAsync(TimeSpan?, CancellationToken)"/>.</summary>
+    public Task<ClusterStatus> StatusAsync(CancellationToken cancellationToken) => StatusAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Drains node <paramref name="nodeId"/>: shard managers move every replica and leadership it holds to other nodes
+    /// and place none on it, until the drain is cancelled (<see cref="CancelDrainAsync"/>; a restart does not end it).
+    /// Returns once the node has recorded the drain; the moves then show in <see cref="StatusAsync(TimeSpan?, CancellationToken)"/>,
+    /// and the node is safe to stop when it holds no replica and leads no shard there. Asking again is safe.
+    /// </summary>
+    /// <param name="nodeId">The node's id, e.g. <c>n3</c>.</param>
+    /// <param name="deadline">How long the call may take; <see cref="KvClientOptions.RequestDeadline"/> when null.</param>
+    /// <param name="cancellationToken">Cancels the wait (the drain may still have been recorded).</param>
+    /// <exception cref="KvException">InvalidArgument, nothing changed: no such node, the node is not up, or the other nodes
+    /// that take replicas would be fewer than the replication factor. Unavailable: no Gateway or node answered in time.</exception>
+    public Task DrainNodeAsync(string nodeId, TimeSpan? deadline = null, CancellationToken cancellationToken = default) =>
+        NodeCommandAsync(new DrainNode { NodeId = NodeIdArgument(nodeId) }, deadline, cancellationToken);
+
+    /// <summary>Ends a drain of node <paramref name="nodeId"/>: it may hold replicas and lead shards again (balancing brings
+    /// it its share). Asking for a node that is not draining is safe; see <see cref="DrainNodeAsync"/> for the rest.</summary>
+    /// <exception cref="KvException">InvalidArgument: no such node, or it is not up. Unavailable: no answer in time.</exception>
+    public Task CancelDrainAsync(string nodeId, TimeSpan? deadline = null, CancellationToken cancellationToken = default) =>
+        NodeCommandAsync(new DrainNode { NodeId = NodeIdArgument(nodeId), Cancel = true }, deadline, cancellationToken);
+
+    /// <summary>
+    /// Removes node <paramref name="nodeId"/> for good: the cluster downs it, and every shard replaces its replica there
+    /// now rather than after heal-after. Returns once the shards' managers were told; the replacements then show in
+    /// <see cref="StatusAsync(TimeSpan?, CancellationToken)"/>, and the node leaves the status once no shard names it. If
+    /// the node is started again with its data directory, it deletes its replaced replicas and joins as an empty node.
+    /// Asking again is safe.
+    /// </summary>
+    /// <param name="nodeId">The node's id, e.g. <c>n3</c>.</param>
+    /// <param name="deadline">How long the call may take; <see cref="KvClientOptions.RequestDeadline"/> when null.</param>
+    /// <param name="cancellationToken">Cancels the wait (the removal may still have started).</param>
+    /// <exception cref="KvException">InvalidArgument, nothing changed: no such node, the node is up (drain and stop it first),
+    /// or the nodes left to take replicas would be fewer than the replication factor. Unavailable: no answer in time.</exception>
+    public Task RemoveNodeAsync(string nodeId, TimeSpan? deadline = null, CancellationToken cancellationToken = default) =>
+        NodeCommandAsync(new RemoveNode { NodeId = NodeIdArgument(nodeId) }, deadline, cancellationToken);
+
+    private static string NodeIdArgument(string nodeId) =>
+        string.IsNullOrWhiteSpace(nodeId) ? throw new KvException(ErrorCode.InvalidArgument, "the node id is empty") : nodeId;
+
+    private async Task NodeCommandAsync(IMessage command, TimeSpan? deadline, CancellationToken cancellationToken)
+    {
+        NodeCommandAnswer answer = await AskGatewayAsync<NodeCommandAnswer>(command, deadline, cancellationToken).ConfigureAwait(false);
+        if (answer.Refusal.Length > 0) throw new KvException(ErrorCode.InvalidArgument, answer.Refusal);
+    }
+
+    /// <summary>Asks a Gateway <paramref name="message"/> and waits for its answer; no answer in time is Unavailable.</summary>
+    private async Task<T> AskGatewayAsync<T>(IMessage message, TimeSpan? deadline, CancellationToken cancellationToken)
     {
         TimeSpan timeout = deadline ?? _options.RequestDeadline;
         try
         {
-            return await _transport.AskAsync<ClusterStatus>(new GetClusterStatus(), timeout, cancellationToken).ConfigureAwait(false);
+            return await _transport.AskAsync<T>(message, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
         {
             throw new KvException(ErrorCode.Unavailable, _transport.NoAnswer(timeout), e);
         }
     }
-
-    /// <summary>The state of every node and shard; see <see cref="StatusAsync(TimeSpan?, CancellationToken)"/>.</summary>
-    public Task<ClusterStatus> StatusAsync(CancellationToken cancellationToken) => StatusAsync(null, cancellationToken);
 
     /// <summary>
     /// Refuses a system that would send our messages as JSON: KvActors' through KvSerializer, and the envelope

@@ -31,3 +31,7 @@ global using MembershipChangeAnswer = KvActors.Protocol.Wire.MembershipChangeAns
 global using TransferShardLeadership = KvActors.Protocol.Wire.TransferShardLeadership;
 global using MembershipChangeKind = KvActors.Protocol.Wire.MembershipChangeKind;
 global using PeerContact = KvActors.Protocol.Wire.PeerContact;
+global using DrainNode = KvActors.Protocol.Wire.DrainNode;
+global using RemoveNode = KvActors.Protocol.Wire.RemoveNode;
+global using ForgetReplicas = KvActors.Protocol.Wire.ForgetReplicas;
+global using NodeCommandAnswer = KvActors.Protocol.Wire.NodeCommandAnswer;

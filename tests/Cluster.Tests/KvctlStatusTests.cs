@@ -20,8 +20,8 @@ public sealed class KvctlStatusTests : IAsyncLifetime
     {
         Nodes =
         {
-            new NodeStatus { Id = "n1", Address = "127.0.0.1:7101", Status = "up" },
-            new NodeStatus { Id = "n2", Address = "127.0.0.1:7102", Status = "unreachable" },
+            new NodeStatus { Id = "n1", Address = "127.0.0.1:7101", Status = "up", Replicas = 2, Leading = 1 },
+            new NodeStatus { Id = "n2", Address = "127.0.0.1:7102", Status = "unreachable", Draining = true, Replicas = 1 },
         },
         Shards =
         {
@@ -80,9 +80,9 @@ public sealed class KvctlStatusTests : IAsyncLifetime
 
         run.Code.Should().Be(KvctlExitCode.Ok, run.ToString());
         string[] lines = run.Out.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
-        lines.Should().ContainMatch("NODE*ADDRESS*STATUS");
-        lines.Should().ContainMatch("n1*127.0.0.1:7101*up");
-        lines.Should().ContainMatch("n2*127.0.0.1:7102*unreachable");
+        lines.Should().ContainMatch("NODE*ADDRESS*STATUS*REPLICAS*LEADING");
+        lines.Should().ContainMatch("n1 *127.0.0.1:7101 *up *2 *1");
+        lines.Should().ContainMatch("n2 *127.0.0.1:7102 *unreachable, draining *1 *0");
         lines.Should().ContainMatch("SHARD*LEADER*TERM*COMMIT*VOTERS*LEARNERS*REPLICAS*");
         lines.Should().ContainMatch("0 *n1 *3 *12 *n1,n2 *- *n1 12/0, n2 9/3 unreachable");
         lines.Should().ContainMatch("1 *- *2 *0 *n1 *n2 *-");
@@ -97,8 +97,10 @@ public sealed class KvctlStatusTests : IAsyncLifetime
         run.Code.Should().Be(0, run.ToString());
         json.PropertyNames().Should().Equal("nodes", "shards");
         JsonElement n2 = json.GetProperty("nodes")[1];
-        n2.PropertyNames().Should().Equal("id", "address", "status");
+        n2.PropertyNames().Should().Equal("id", "address", "status", "draining", "replicas", "leading");
         n2.GetProperty("status").GetString().Should().Be("unreachable");
+        n2.GetProperty("draining").GetBoolean().Should().BeTrue();
+        n2.GetProperty("replicas").GetUInt32().Should().Be(1);
         JsonElement led = json.GetProperty("shards")[0];
         led.PropertyNames().Should().Equal("id", "leader", "term", "voters", "learners", "replicas", "commit", "move");
         led.GetProperty("leader").GetString().Should().Be("n1");

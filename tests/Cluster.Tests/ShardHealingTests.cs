@@ -36,7 +36,7 @@ public sealed class ShardHealingTests
         lost.Hosted.Should().NotBeEmpty();
         await nodes.StopAsync(victim);
 
-        // Voters named by live nodes only: a node the directory has dropped shows as replica-<id>, not as its node id.
+        // Voters named by live nodes only: the stopped node stays known, down, and named, until its replicas are replaced.
         string[] live = [.. identities.Where(i => i.NodeId != lost.NodeId).Select(i => i.NodeId)];
         await TestCluster.AwaitAsync(async () =>
         {

@@ -90,6 +90,7 @@ public sealed class KvNode
 
         IActorRef managers = ShardManagers.Start(system, shards);
         system.ActorOf(ClusterStatusService.Props(managers, shards, ClusterStatusSettings.From(system.Settings.Config)), NodePaths.Status);
+        system.ActorOf(NodeOperations.Props(managers, shards, identity?.Replication ?? options.Replication), NodePaths.Operations);
         IActorRef gateway = system.ActorOf(Routing.Gateway.Props(gatewaySettings, ShardDirectory.Empty(shards)), NodePaths.Gateway);
         directory.Tell(SubscribeKnownNodes.Instance, gateway);
         ClusterClientReceptionist.Get(system).RegisterService(gateway);

@@ -6,7 +6,8 @@ namespace KvActors.Node.Management;
 /// <summary>
 /// Serves one <see cref="GetClusterStatus"/> for the <see cref="ClusterStatusService"/>: asks every shard's manager at
 /// once, and answers the asker when all have answered or the timeout passes (a silent shard shows only its id), then
-/// stops.
+/// stops. A node that is down is listed only while some shard still names it: once its replicas are replaced (or it was
+/// removed), it is gone from the status.
 /// </summary>
 internal sealed class ClusterStatusAggregator : UntypedActor, IWithTimers
 {
@@ -60,9 +61,10 @@ internal sealed class ClusterStatusAggregator : UntypedActor, IWithTimers
     private void Finish()
     {
         var answer = new ClusterStatus();
-        answer.Nodes.AddRange(_nodes);
         for (int shard = 0; shard < _shards.Length; shard++)
             answer.Shards.Add(_shards[shard] ?? new ShardStatus { Id = (uint)shard });
+        HashSet<string> named = [.. answer.Shards.SelectMany(s => s.Voters.Concat(s.Learners).Concat(s.Replicas.Select(r => r.Node)))];
+        answer.Nodes.AddRange(_nodes.Where(n => n.Status != "down" || named.Contains(n.Id)));
         _asker.Tell(answer, Context.Parent);
         Context.Stop(Self);
     }

@@ -103,5 +103,8 @@ public sealed class ClusterStatusService : UntypedActor, IWithTimers
                 NodeReachability.Unreachable => "unreachable",
                 _ => "down",
             },
+            Draining = n.Draining,
+            Replicas = (uint)n.Shards.Length,
+            Leading = (uint)n.Leading.Length,
         })];
 }

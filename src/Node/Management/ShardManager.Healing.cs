@@ -14,20 +14,22 @@ public sealed partial class ShardManager
     // anywhere picks up where the last one stopped: even the clock, how long the leader has not heard from a member,
     // is the leader's). Only with a reachable leader whose membership is settled
     // (committed, not joint): that membership cannot be rolled back, and the leader accepts a change. In order:
-    //   1. a learner the leader has not heard from for heal-after is removed (it cannot catch up);
-    //   2. a voter the leader has not heard from for heal-after is replaced: an empty replica is started on a live node that does not
+    //   1. a learner the leader has not heard from for heal-after (or whose node an operator removed) is removed;
+    //   2. a voter the leader has not heard from for heal-after (or whose node an operator removed, kvctl node remove) is
+    //      replaced: an empty replica is started on a live node that does not
     //      host the shard (AddReplica), added as a learner, and, once caught up, swapped in for the dead voter in one
     //      joint change (ReplaceVoter), so the shard never has fewer voters than before;
-    //   3. a learner whose node holds fewer replicas than a voter's takes that voter's place (the end of a balancing
-    //      move); a learner no voter has needed for heal-after is removed;
+    //   3. a learner takes the place of a voter on a draining node, or of one whose node holds more replicas than the
+    //      learner's (the end of a balancing move); a learner no voter has needed for heal-after is removed;
     //   4. a replica that answers although the settled membership no longer names it (its node came back after it was
     //      replaced, or it was moved away) is told to delete itself;
     //   5. with every voter on a live node, the shard balances (ReplicaBalancer): a replica is started on the least
-    //      loaded node, joins as a learner, and takes the place of the voter on the most loaded node (step 3; when
-    //      that voter is the leader, leadership is handed to another voter first); an empty replica no step needs is
-    //      deleted after heal-after;
+    //      loaded node, joins as a learner, and takes the place of the voter on a draining node, else on the most
+    //      loaded node (step 3; when that voter is the leader, leadership is handed to another voter first); an empty
+    //      replica no step needs is deleted after heal-after;
     //   6. with nothing else to do, leaders spread (LeaderBalancer): leadership goes to the voter whose node leads the
-    //      fewest shards, when the leader's node leads two or more more.
+    //      fewest shards, when the leader's node leads two or more more or is draining.
+    // A draining node (kvctl node drain) is never picked to host a replica or to lead.
     // The Raft core refuses a second change while one is in flight, so two managers of one shard (a split cluster)
     // cannot interleave changes either.
 
@@ -41,6 +43,7 @@ public sealed partial class ShardManager
     private readonly Dictionary<ReplicaId, long> _unneededSince = [];
     private readonly Dictionary<ReplicaId, long> _emptySince = [];
     private long _lastTransfer;                                   // when this manager last asked for a leader transfer
+    private readonly HashSet<ReplicaId> _forgotten = [];          // replicas of nodes an operator removed: lost without waiting
 
     private static long Now => Stopwatch.GetTimestamp();
 
@@ -50,7 +53,14 @@ public sealed partial class ShardManager
     private static TimeSpan? Silence(ReplicaHealth leader, ReplicaId id) =>
         leader.Peers.FirstOrDefault(p => p.ReplicaId == id.Value) is { } peer ? TimeSpan.FromMilliseconds(peer.SilentMillis) : null;
 
-    private bool Dead(ReplicaHealth leader, ReplicaId id) => Silence(leader, id) >= _settings.HealAfter;
+    private bool Dead(ReplicaHealth leader, ReplicaId id) => _forgotten.Contains(id) || Silence(leader, id) >= _settings.HealAfter;
+
+    /// <summary>An operator removed a node (<c>kvctl node remove</c>): its replicas count as lost from now on.</summary>
+    private void OnForget(ForgetReplicas forget)
+    {
+        int added = forget.ReplicaIds.Count(id => _forgotten.Add(new ReplicaId(id)));
+        if (added > 0) _log.Info("Shard {Shard}: node {NodeId} was removed by an operator; its replica of the shard, if any, is replaced now", _shard, forget.NodeId);
+    }
 
     private void Heal()
     {
@@ -65,8 +75,9 @@ public sealed partial class ShardManager
 
         if (learners.FirstOrDefault(l => Dead(leader, l)) is { IsSome: true } lostLearner)
         {
-            Propose(leader, MembershipChangeKind.MembershipChangeRemove, lostLearner, default,
-                $"the leader has not heard from learner {Known.NameOf(lostLearner)} for {SilentFor(leader, lostLearner)}");
+            Propose(leader, MembershipChangeKind.MembershipChangeRemove, lostLearner, default, _forgotten.Contains(lostLearner)
+                ? $"an operator removed node {Known.NameOf(lostLearner)}"
+                : $"the leader has not heard from learner {Known.NameOf(lostLearner)} for {SilentFor(leader, lostLearner)}");
             return;
         }
         if (voters.Where(v => v != leaderId).FirstOrDefault(v => Dead(leader, v)) is { IsSome: true } dead)
@@ -95,7 +106,9 @@ public sealed partial class ShardManager
     {
         string deadNode = Known.NameOf(dead);
         if (_healing is not { } healing || healing.Dead != dead) _healing = (dead, deadNode, Now);
-        string why = $"the leader has not heard from voter {deadNode} for {SilentFor(leader, dead)}";
+        string why = _forgotten.Contains(dead)
+            ? $"an operator removed node {deadNode}"
+            : $"the leader has not heard from voter {deadNode} for {SilentFor(leader, dead)}";
         if (learners.Length > 0)
         {
             ReplicaId learner = learners[0];
@@ -143,9 +156,9 @@ public sealed partial class ShardManager
         foreach (ReplicaId id in empty)
         {
             if (Known.ByReplica(id) is not { Status: NodeReachability.Up } node) continue;
-            if (balancing && BalanceSource(leader, voters, node) is not null)
+            if (balancing && BalanceSource(leader, voters, node) is { } source)
             {
-                Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, id, default, $"{node.NodeId} joins as a learner to balance the replica counts");
+                Propose(leader, MembershipChangeKind.MembershipChangeAddLearner, id, default, $"{node.NodeId} joins as a learner: {MoveReason(source.Node, node)}");
                 return true;
             }
             _emptySince.TryAdd(id, Now);
@@ -160,14 +173,14 @@ public sealed partial class ShardManager
         Context.ActorSelection(NodePaths.On(move.To.Address, NodePaths.Replicas)).Tell(new AddReplica
         {
             Shard = (uint)_shard,
-            Reason = $"to balance the replica counts: {move.From.NodeId} holds {move.From.Shards.Length}, {move.To.NodeId} {move.To.Shards.Length}",
+            Reason = MoveReason(move.From, move.To),
         }, Self);
         return true;
     }
 
     /// <summary>
-    /// Hands the shard's leadership to another voter when the leader's node leads two or more shards more than that
-    /// voter's (<see cref="LeaderBalancer"/>), at most once per leader-transfer-cooldown.
+    /// Hands the shard's leadership to another voter when the leader's node drains or leads two or more shards more
+    /// than that voter's (<see cref="LeaderBalancer"/>), at most once per leader-transfer-cooldown.
     /// </summary>
     private void SpreadLeadership(ReplicaHealth leader, ReplicaId[] voters)
     {
@@ -176,7 +189,9 @@ public sealed partial class ShardManager
         KnownNode from = Known.ByReplica(leaderId)!;
         KnownNode[] others = [.. voters.Where(v => v != leaderId).Select(v => Known.ByReplica(v)!)];
         if (LeaderBalancer.Target(Known, _shard, from, others) is not { } to) return;
-        TransferLeadership(leader, voters, to, $"{from.NodeId} leads {from.Leading.Length} shards, {to.NodeId} {to.Leading.Length}");
+        TransferLeadership(leader, voters, to, from.Draining
+            ? $"{from.NodeId} is draining"
+            : $"{from.NodeId} leads {from.Leading.Length} shards, {to.NodeId} {to.Leading.Length}");
     }
 
     /// <summary>Asks the leader to hand leadership to the voter on <paramref name="to"/>.</summary>
@@ -191,9 +206,10 @@ public sealed partial class ShardManager
     }
 
     /// <summary>
-    /// The learner takes the place of the voter on the most loaded node (the leader last among equals, then the shard's
-    /// rendezvous order, as <see cref="ReplicaBalancer"/> picks) when its own node holds fewer replicas: the end of a
-    /// balancing move. False when no voter's node holds more, or a voter's node is not up (healing decides then).
+    /// The learner takes the place of a voter on a draining node, or of the voter on the most loaded node (the leader last
+    /// among equals, then the shard's rendezvous order, as <see cref="ReplicaBalancer"/> picks) when its own node holds
+    /// fewer replicas: the end of a balancing move (<see cref="BalanceSource"/>). False when there is no such voter, or a
+    /// voter's node is not up (healing decides then).
     /// </summary>
     private bool PromoteToBalance(ReplicaHealth leader, ReplicaId[] voters, ReplicaId learner)
     {
@@ -204,30 +220,33 @@ public sealed partial class ShardManager
         if (voter.Id.Value == leader.ReplicaId)
         {
             // Removing the leader would leave the shard leaderless for an election: hand leadership on first.
-            KnownNode heir = voters.Where(v => v != voter.Id).Select(v => Known.ByReplica(v)!).MinBy(n => n.Leading.Length)!;
+            KnownNode heir = voters.Where(v => v != voter.Id).Select(v => Known.ByReplica(v)!)
+                .OrderBy(n => n.Draining).ThenBy(n => n.Leading.Length).First();
             if (Since(_lastTransfer) >= _settings.StepTimeout)
                 TransferLeadership(leader, voters, heir, $"its replica on {from.NodeId} is about to move to {to.NodeId}");
             return true;
         }
         if (_balancing is not { From.IsSome: true }) _balancing = (to.NodeId, voter.Id, from.NodeId, _balancing?.Started ?? Now);
         Propose(leader, MembershipChangeKind.MembershipChangeReplaceVoter, voter.Id, learner,
-            $"to balance the replica counts: {from.NodeId} holds {from.Shards.Length}, {to.NodeId} {to.Shards.Length}; learner {to.NodeId} replaces {from.NodeId}");
+            $"{MoveReason(from, to)}; learner {to.NodeId} replaces {from.NodeId}");
         return true;
     }
 
     /// <summary>
-    /// The voter whose place a replica on <paramref name="to"/> would take: the one on the most loaded node (the leader
-    /// last among equals, then the shard's rendezvous order), if that node holds more replicas than <paramref name="to"/>.
-    /// Every voter's node must be known (<see cref="AllVotersUp"/>).
+    /// The voter whose place a replica on <paramref name="to"/> would take: one on a draining node, else the one on the
+    /// most loaded node (the leader last among equals, then the shard's rendezvous order) if that node holds more
+    /// replicas than <paramref name="to"/>. None when <paramref name="to"/> is draining. Every voter's node must be known
+    /// (<see cref="AllVotersUp"/>).
     /// </summary>
     private (ReplicaId Id, KnownNode Node)? BalanceSource(ReplicaHealth leader, ReplicaId[] voters, KnownNode to)
     {
         (ReplicaId Id, KnownNode Node) voter = voters.Select(v => (Id: v, Node: Known.ByReplica(v)!))
-            .OrderByDescending(v => v.Node.Shards.Length)
+            .OrderByDescending(v => v.Node.Draining)
+            .ThenByDescending(v => v.Node.Shards.Length)
             .ThenBy(v => v.Id.Value == leader.ReplicaId)
             .ThenBy(v => RendezvousPlacement.Score(_shard, v.Node.Endpoint))
             .First();
-        return voter.Node.Shards.Length > to.Shards.Length ? voter : null;
+        return !to.Draining && (voter.Node.Draining || voter.Node.Shards.Length > to.Shards.Length) ? voter : null;
     }
 
     private bool AllVotersUp(ReplicaId[] voters) => voters.All(v => Known.ByReplica(v) is { Status: NodeReachability.Up });
@@ -332,10 +351,16 @@ public sealed partial class ShardManager
             return;
         }
         if (voters.Contains(balancing.From)) return;
-        _log.Info("Shard {Shard}: moved a replica from {From} to {To} in {Seconds:F1} s to balance the replica counts; voters are now {Voters}",
-            _shard, balancing.FromNode, balancing.To, Since(balancing.Started).TotalSeconds, Names(voters));
+        _log.Info("Shard {Shard}: moved a replica from {From} to {To} in {Seconds:F1} s {Why}; voters are now {Voters}",
+            _shard, balancing.FromNode, balancing.To, Since(balancing.Started).TotalSeconds,
+            Known.ByReplica(balancing.From) is { Draining: true } ? "to drain " + balancing.FromNode : "to balance the replica counts", Names(voters));
         _balancing = null;
     }
+
+    /// <summary>Why a replica moves from <paramref name="from"/> to <paramref name="to"/>, for the logs.</summary>
+    private static string MoveReason(KnownNode from, KnownNode to) => from.Draining
+        ? $"to drain {from.NodeId}, which holds {from.Shards.Length} replicas"
+        : $"to balance the replica counts: {from.NodeId} holds {from.Shards.Length}, {to.NodeId} {to.Shards.Length}";
 
     private static string SilentFor(ReplicaHealth leader, ReplicaId id) => $"{Silence(leader, id)?.TotalSeconds ?? 0:F0} s";
 

@@ -105,6 +105,7 @@ public sealed partial class ShardManager : UntypedActor, IWithTimers
             case AnswerWaiting: Answer(_waiting, BuildStatus()); break;
             case MembershipChangeAnswer answer: OnChangeAnswer(answer); break;
             case ReplicaHostAnswer answer: OnHostAnswer(answer); break;
+            case ForgetReplicas forget: OnForget(forget); break;
             default: Unhandled(message); break;
         }
     }
@@ -131,7 +132,8 @@ public sealed partial class ShardManager : UntypedActor, IWithTimers
         _round++;
         KnownNodes known = Known;
         var targets = new SortedDictionary<ReplicaId, KnownNode?>();
-        foreach (KnownNode node in known.Hosting(_shard)) targets[node.ReplicaOf(_shard)] = node;
+        // A downed node's replica is asked about only while the shard's membership names it: once replaced, it is gone.
+        foreach (KnownNode node in known.Hosting(_shard).Where(n => n.Status != NodeReachability.Down)) targets[node.ReplicaOf(_shard)] = node;
         if (ReferenceMembership() is { } membership)
         {
             foreach (ulong id in membership.Voters.Concat(membership.OutgoingVoters).Concat(membership.Learners))

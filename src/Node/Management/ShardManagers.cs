@@ -10,7 +10,7 @@ public static class ShardManagers
 {
     /// <summary>
     /// Starts (or returns the already started) region of type <see cref="NodePaths.ShardManagerType"/> on
-    /// <paramref name="system"/>, which must use the cluster provider. The region takes <see cref="GetShardStatus"/> and
+    /// <paramref name="system"/>, which must use the cluster provider. The region takes <see cref="GetShardStatus"/>, <see cref="ForgetReplicas"/> and
     /// <see cref="ShardRegion.StartEntity"/> for shards 0..<paramref name="shardCount"/>-1 and delivers them to that
     /// shard's manager, wherever in the cluster it runs; anything else, or another shard, is dropped by the region.
     /// Settings come from <c>kvactors.shard-manager</c> unless <paramref name="settings"/> is given.
@@ -34,7 +34,7 @@ public static class ShardManagers
 }
 
 /// <summary>
-/// Routes <see cref="GetShardStatus"/> to its shard's manager. (<see cref="ShardRegion.StartEntity"/>, the keep-alive,
+/// Routes <see cref="GetShardStatus"/> and <see cref="ForgetReplicas"/> to their shard's manager. (<see cref="ShardRegion.StartEntity"/>, the keep-alive,
 /// is routed by the region itself through <see cref="ShardId(string, object?)"/>.) The entity id and the Cluster Sharding shard id are both the KvActors shard number, so
 /// each manager is its own sharding shard and the allocation strategy spreads managers evenly over the nodes.
 /// </summary>
@@ -43,6 +43,7 @@ internal sealed class ShardManagerMessageExtractor(int shardCount) : IMessageExt
     public string EntityId(object message) => message switch
     {
         GetShardStatus get when get.Shard < (uint)shardCount => ShardManagers.EntityId((int)get.Shard),
+        ForgetReplicas forget when forget.Shard < (uint)shardCount => ShardManagers.EntityId((int)forget.Shard),
         _ => null!,         // Cluster Sharding's contract: null means "not mine", and the region drops it
     };
 

@@ -10,7 +10,8 @@ namespace KvActors.Node.Placement;
 /// directory loses the replica id, which is the point: its replicas come back under a new id (a new incarnation) and
 /// must be added again, so an empty replica never answers to the id of one that voted.
 /// <see cref="Removed"/> lists, once per removal, the shards whose replica on this node was removed from the shard's
-/// membership: a later replica of such a shard here gets a new id (<see cref="ReplicaOf"/>).
+/// membership: a later replica of such a shard here gets a new id (<see cref="ReplicaOf"/>). <see cref="Draining"/> survives a
+/// restart, so a drain is not undone by one.
 /// </summary>
 public sealed record ClusterIdentity(
     [property: JsonPropertyName("shards")] int Shards,
@@ -27,6 +28,10 @@ public sealed record ClusterIdentity(
     /// <summary>Shards whose replica on this node was removed from the shard (replaced or moved elsewhere), once per removal, ascending.</summary>
     [JsonPropertyName("removed")]
     public IReadOnlyList<int> Removed { get; init; } = [];
+
+    /// <summary>An operator drains this node (<c>kvctl node drain</c>): shard managers move its replicas away and place none here.</summary>
+    [JsonPropertyName("draining")]
+    public bool Draining { get; init; }
 
     /// <summary>The id of this node's current (or, when it hosts none, its next) replica of <paramref name="shard"/>.</summary>
     public Raft.Ids.ReplicaId ReplicaOf(int shard) => ReplicaIds.ForShard(new Raft.Ids.ReplicaId(ReplicaId), shard, Removed.Count(s => s == shard));

@@ -8,6 +8,7 @@ namespace KvActors.Node.Placement;
 /// node that leads the fewest shards when the two lead two or more apart: each transfer brings the counts closer. As
 /// with <see cref="ReplicaBalancer"/>, the transfers lower-numbered shards would make now are counted as made before
 /// a shard decides, so that shards deciding at once do not all hand leadership to the one node that leads least.
+/// A draining node (<see cref="KnownNode.Draining"/>) is never handed a leadership and hands on every one it has.
 /// </summary>
 public static class LeaderBalancer
 {
@@ -29,13 +30,16 @@ public static class LeaderBalancer
         return leads.ContainsKey(leader.NodeId) ? Pick(leader, voters.Where(v => leads.ContainsKey(v.NodeId)), shard, leads) : null;
     }
 
-    /// <summary>The candidate leading the fewest (ties by the shard's rendezvous order), if it leads two fewer than <paramref name="from"/>.</summary>
+    /// <summary>
+    /// The candidate not draining that leads the fewest (ties by the shard's rendezvous order), if it leads two fewer
+    /// than <paramref name="from"/> or <paramref name="from"/> is draining.
+    /// </summary>
     private static KnownNode? Pick(KnownNode from, IEnumerable<KnownNode> candidates, int shard, Dictionary<string, int> leads)
     {
-        KnownNode? to = candidates.Where(n => n.NodeId != from.NodeId)
+        KnownNode? to = candidates.Where(n => n.NodeId != from.NodeId && !n.Draining)
             .OrderBy(n => leads[n.NodeId])
             .ThenByDescending(n => RendezvousPlacement.Score(shard, n.Endpoint))
             .FirstOrDefault();
-        return to is not null && leads[from.NodeId] - leads[to.NodeId] >= 2 ? to : null;
+        return to is not null && (from.Draining || leads[from.NodeId] - leads[to.NodeId] >= 2) ? to : null;
     }
 }

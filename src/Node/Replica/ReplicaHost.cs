@@ -21,6 +21,10 @@ namespace KvActors.Node.Replica;
 /// shard on this node gets a new id, and the removed replica's journal and snapshots are deleted (again at every start,
 /// in case a crash cut that short).
 /// </para>
+/// <para>
+/// An operator's drain (<see cref="DrainNode"/>, passed on by the cluster status service) is recorded here too, and
+/// published in this node's <see cref="NodeInfo"/>: shard managers then move its replicas and leaderships away.
+/// </para>
 /// </summary>
 public sealed class ReplicaHost : ReceiveActor
 {
@@ -50,6 +54,7 @@ public sealed class ReplicaHost : ReceiveActor
         Receive<AddReplica>(add => Sender.Tell(OnAddReplica(add)));
         Receive<RemoveReplica>(remove => Sender.Tell(OnRemoveReplica(remove)));
         Receive<ReplicaLeadership>(OnLeadership);
+        Receive<DrainNode>(drain => Sender.Tell(OnDrain(drain)));
     }
 
     /// <summary>Props for the host; see the constructor.</summary>
@@ -116,6 +121,7 @@ public sealed class ReplicaHost : ReceiveActor
         info.Shards.AddRange(_identity.Hosted.Select(s => (uint)s));
         info.Removed.AddRange(_identity.Removed.Select(s => (uint)s));
         info.Leading.AddRange(_leading.Select(s => (uint)s));
+        info.Draining = _identity.Draining;
         _directory.Tell(new LocalNodeInfo(info));
     }
 
@@ -164,6 +170,23 @@ public sealed class ReplicaHost : ReceiveActor
         _log.Info("Shard {Shard}: node {NodeId}'s replica {Replica} is no longer a member of the shard ({Reason}); it stops and its data is deleted",
             shard, identity.NodeId, removing, remove.Reason);
         return Answer(shard, refusal: "");
+    }
+
+    private NodeCommandAnswer OnDrain(DrainNode drain)
+    {
+        var answer = new NodeCommandAnswer { NodeId = drain.NodeId };
+        if (_identity is null) answer.Refusal = $"node {drain.NodeId} has not decided its identity yet";
+        else if (drain.NodeId != _identity.NodeId) answer.Refusal = $"this is node {_identity.NodeId}, not {drain.NodeId}";
+        if (answer.Refusal.Length > 0 || _identity!.Draining == !drain.Cancel) return answer;
+        // Durable first: a drain survives a restart of the node, and is undone only by cancelling it.
+        _identity = _identity with { Draining = !drain.Cancel };
+        _identity.Save(_dataDirectory);
+        PublishHosted();
+        _log.Info(drain.Cancel
+            ? "Node {NodeId}: the drain is cancelled; it may hold replicas ({Count} now) and lead shards again"
+            : "Node {NodeId}: draining; shard managers move its {Count} replicas and its leaderships to other nodes",
+            _identity.NodeId, _identity.Hosted.Count);
+        return answer;
     }
 
     private ReplicaHostAnswer? Refuse(int shard)

@@ -27,7 +27,8 @@ namespace KvActors.Node.Routing;
 /// carries a client id and sequence, which the state machine applies at most once. When the Gateway gives up it
 /// answers Timeout if some attempt's outcome is unknown, else Unavailable.</para>
 /// <para>Where replicas are: an <see cref="UpdateShardDirectory"/>, or the <see cref="KnownNodes"/> of the node
-/// directory it is subscribed to. <see cref="GetClusterStatus"/> is passed on to the node's status service.</para>
+/// directory it is subscribed to. <see cref="GetClusterStatus"/> is passed on to the node's status service,
+/// <see cref="DrainNode"/> and <see cref="RemoveNode"/> to its <see cref="Management.NodeOperations"/>.</para>
 /// <para>Bounded: at most <see cref="GatewaySettings.MaxPendingRequests"/> requests in progress; past it,
 /// Unavailable at once.</para>
 /// </remarks>
@@ -107,6 +108,8 @@ public sealed class Gateway : UntypedActor, IWithTimers
             case UpdateShardDirectory update: OnUpdateDirectory(update.Directory); break;
             case KnownNodes known: OnUpdateDirectory(ShardDirectory.From(known, _directory.ShardCount)); break;
             case GetClusterStatus status: Context.ActorSelection("/user/" + NodePaths.Status).Tell(status, Sender); break;
+            case DrainNode drain: Context.ActorSelection("/user/" + NodePaths.Operations).Tell(drain, Sender); break;
+            case RemoveNode remove: Context.ActorSelection("/user/" + NodePaths.Operations).Tell(remove, Sender); break;
             case GetShardCount: Sender.Tell(new ShardCount { Count = (uint)_directory.ShardCount }); break;
             default: Unhandled(message); break;
         }

@@ -34,6 +34,12 @@ public sealed record KnownNode(string NodeId, string Endpoint, Address Address, 
     /// <summary>The shards its replica leads, as it last said, ascending.</summary>
     public ImmutableArray<int> Leading { get; init; } = [];
 
+    /// <summary>An operator drains it: its replicas and leaderships move away, and no new replica is placed on it.</summary>
+    public bool Draining { get; init; }
+
+    /// <summary>Up and not draining: it may take a new replica or a leadership.</summary>
+    public bool TakesReplicas => Status == NodeReachability.Up && !Draining;
+
     /// <summary>The id of its replica of <paramref name="shard"/>: the one it hosts, or the one it would start next.</summary>
     public ReplicaId ReplicaOf(int shard) => ReplicaIds.ForShard(ReplicaId, shard, Removed.Count(s => s == shard));
 

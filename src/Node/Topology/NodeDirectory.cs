@@ -49,12 +49,12 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
     /// </summary>
     public NodeDirectory(NodeInfo self, IEnumerable<string> seeds)
     {
-        _self = self;
+        _self = Stamped(self);
         _seeds = [.. seeds.Select(NodePaths.AddressOf)];
         Receive<GetNodeInfo>(_ => Sender.Tell(_self));
         Receive<LocalNodeInfo>(update =>
         {
-            _self = update.Info;
+            _self = Stamped(update.Info);
             AskAll();
         });
         Receive<NodeInfo>(OnNodeInfo);
@@ -147,11 +147,21 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
     private void Ask(Address address) =>
         Context.ActorSelection(NodePaths.On(address, NodePaths.Directory)).Tell(new GetNodeInfo(), Self);
 
+    /// <summary><paramref name="info"/> with this process's Akka incarnation, which answers carry.</summary>
+    private NodeInfo Stamped(NodeInfo info)
+    {
+        NodeInfo stamped = info.Clone();
+        stamped.Uid = Akka.Cluster.Cluster.Get(Context.System).SelfUniqueAddress.Uid;
+        return stamped;
+    }
+
     private void OnNodeInfo(NodeInfo info)
     {
         Address address = Sender.Path.Address.HasLocalScope ? Akka.Cluster.Cluster.Get(Context.System).SelfAddress : Sender.Path.Address;
-        if (!_members.TryGetValue(address, out Member? member) || member.Status == NodeReachability.Down
-            || member.Info is { ReplicaId: not 0 } known && known.ReplicaId != info.ReplicaId)
+        // A downed (or leaving) member answering while it shuts down is still that member: it stays down, and named.
+        if (_members.TryGetValue(address, out Member? known) && known is { Status: NodeReachability.Down, Uid: { } uid } && uid.Uid == info.Uid) return;
+        if (known is not { } member || member.Status == NodeReachability.Down
+            || member.Info is { ReplicaId: not 0 } decided && decided.ReplicaId != info.ReplicaId)
         {
             // Not a member (yet): a seed that answered directly, perhaps the restart of a downed one, or a node that
             // came back with a new identity (its data directory was wiped) while the cluster still holds its previous
@@ -177,6 +187,7 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
             {
                 Removed = [.. info.Removed.Select(s => (int)s).Order()],
                 Leading = [.. info.Leading.Select(s => (int)s).Order()],
+                Draining = info.Draining,
             });
         }
         var known = new KnownNodes(nodes.ToImmutable());
@@ -192,7 +203,7 @@ public sealed class NodeDirectory : ReceiveActor, IWithTimers
         public bool Equals(KnownNode? x, KnownNode? y) =>
             x is not null && y is not null && x.NodeId == y.NodeId && x.Endpoint == y.Endpoint && x.Address == y.Address &&
             x.ReplicaId == y.ReplicaId && x.Status == y.Status && x.Shards.SequenceEqual(y.Shards)
-            && x.Removed.SequenceEqual(y.Removed) && x.Leading.SequenceEqual(y.Leading);
+            && x.Removed.SequenceEqual(y.Removed) && x.Leading.SequenceEqual(y.Leading) && x.Draining == y.Draining;
 
         public int GetHashCode(KnownNode obj) => HashCode.Combine(obj.NodeId, obj.Address);
     }

@@ -25,6 +25,9 @@ public static class NodePaths
     /// <summary>The cluster status service behind <c>kvctl status</c>: <c>/user/status</c>.</summary>
     public const string Status = "status";
 
+    /// <summary>The operator's node commands, drain and remove (<c>/user/operations</c>).</summary>
+    public const string Operations = "operations";
+
     /// <summary>The actor that restarts the node when a member quarantined it (<c>/user/quarantine-watcher</c>).</summary>
     public const string QuarantineWatcher = "quarantine-watcher";
 

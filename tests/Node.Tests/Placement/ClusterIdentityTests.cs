@@ -29,7 +29,22 @@ public sealed class ClusterIdentityTests : IDisposable
         loaded.Endpoint.Should().Be("127.0.0.1:4001");
         loaded.ReplicaId.Should().Be(42);
         loaded.Hosted.Should().Equal(0, 5, 9);
+        loaded.Draining.Should().BeFalse();
         File.Exists(Path.Combine(_dir, ClusterIdentity.FileName + ".tmp")).Should().BeFalse("the temporary file was renamed");
+    }
+
+    [Fact]
+    public void A_drain_is_recorded_so_a_restart_keeps_it_and_an_identity_written_before_drains_existed_is_not_draining()
+    {
+        (Sample() with { Draining = true }).Save(_dir);
+        ClusterIdentity.Load(_dir)!.Draining.Should().BeTrue();
+
+        string path = Path.Combine(_dir, ClusterIdentity.FileName);
+        System.Text.Json.Nodes.JsonObject json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json.Remove("draining");
+        File.WriteAllText(path, json.ToJsonString());
+        File.ReadAllText(path).Should().NotContain("draining");
+        ClusterIdentity.Load(_dir)!.Draining.Should().BeFalse();
     }
 
     [Fact]

@@ -9,9 +9,9 @@ public sealed class LeaderBalancerTests
 {
     private static readonly int[] All = [0, 1, 2, 3];
 
-    private static KnownNode Node(int n, int[] leading, int[]? shards = null, NodeReachability status = NodeReachability.Up) =>
+    private static KnownNode Node(int n, int[] leading, int[]? shards = null, NodeReachability status = NodeReachability.Up, bool draining = false) =>
         new($"n{n}", $"127.0.0.1:{4000 + n}", new Address("akka.tcp", "kvactors", "127.0.0.1", 4000 + n), new ReplicaId((ulong)n),
-            [.. shards ?? All], status) { Leading = [.. leading] };
+            [.. shards ?? All], status) { Leading = [.. leading], Draining = draining };
 
     private static KnownNode[] Others(KnownNodes known, KnownNode leader) => [.. known.Nodes.Where(n => n.NodeId != leader.NodeId)];
 
@@ -27,6 +27,18 @@ public sealed class LeaderBalancerTests
         second!.NodeId.Should().NotBe(first!.NodeId, "shard 1 counts shard 0's transfer as made");
         LeaderBalancer.Target(known, 2, n1, Others(known, n1)).Should().BeNull("after two transfers n1 leads 2 and the others 1 each");
         LeaderBalancer.Target(known, 3, n1, Others(known, n1)).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_draining_node_hands_on_even_a_single_leadership_and_is_never_handed_one()
+    {
+        var known = new KnownNodes([Node(1, [0], draining: true), Node(2, [1, 2]), Node(3, [3])]);
+        LeaderBalancer.Target(known, 0, known.Nodes[0], Others(known, known.Nodes[0]))!.NodeId
+            .Should().Be("n3", "n1 drains; n3 leads fewer than n2");
+
+        var toDraining = new KnownNodes([Node(1, [0, 1, 2]), Node(2, [3]), Node(3, [], draining: true)]);
+        LeaderBalancer.Target(toDraining, 0, toDraining.Nodes[0], Others(toDraining, toDraining.Nodes[0]))!.NodeId
+            .Should().Be("n2", "n3 leads none, but it drains");
     }
 
     [Fact]

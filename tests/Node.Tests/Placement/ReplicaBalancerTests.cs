@@ -9,9 +9,9 @@ public sealed class ReplicaBalancerTests
 {
     private static readonly HashSet<ReplicaId> NoneRefused = [];
 
-    private static KnownNode Node(int n, int[] shards, NodeReachability status = NodeReachability.Up, int[]? removed = null) =>
+    private static KnownNode Node(int n, int[] shards, NodeReachability status = NodeReachability.Up, int[]? removed = null, bool draining = false) =>
         new($"n{n}", $"127.0.0.1:{4000 + n}", new Address("akka.tcp", "kvactors", "127.0.0.1", 4000 + n), new ReplicaId((ulong)n),
-            [.. shards], status) { Removed = [.. removed ?? []] };
+            [.. shards], status) { Removed = [.. removed ?? []], Draining = draining };
 
     private static KnownNodes Nodes(params KnownNode[] nodes) => new([.. nodes]);
 
@@ -82,6 +82,26 @@ public sealed class ReplicaBalancerTests
         // A dead node still listing shards 0 and 1 does not make them look in flight.
         KnownNodes withDead = Nodes(Node(1, all), Node(2, all), Node(3, all), Node(4, []), Node(5, [0, 1], NodeReachability.Down));
         ReplicaBalancer.Next(withDead, 0, 3, 2, NoneRefused)!.To.NodeId.Should().Be("n4");
+    }
+
+    [Fact]
+    public void A_draining_node_gives_its_replicas_away_first_even_when_the_counts_are_even_and_takes_none()
+    {
+        // Four nodes of three replicas each: balanced, but n4 drains, so each of its shards moves to a node without one.
+        KnownNodes known = Nodes(Node(1, [0, 1, 2]), Node(2, [0, 1, 3]), Node(3, [0, 2, 3]), Node(4, [1, 2, 3], draining: true));
+        ReplicaBalancer.Next(known, 0, 3, 2, NoneRefused).Should().BeNull("shard 0 has no replica on n4, and counts are even");
+        ReplicaMove? move = ReplicaBalancer.Next(known, 1, 3, 2, NoneRefused);
+        move!.From.NodeId.Should().Be("n4");
+        move.To.NodeId.Should().Be("n3", "the only node without shard 1");
+        ReplicaBalancer.Next(known, 2, 3, 2, NoneRefused)!.From.NodeId.Should().Be("n4");
+        ReplicaBalancer.Next(known, 3, 3, 2, NoneRefused).Should().BeNull("shards 1 and 2 take both slots");
+
+        // A draining node that holds nothing takes nothing, however empty it is.
+        int[] all = [0, 1, 2, 3];
+        ReplicaBalancer.Next(Nodes(Node(1, all), Node(2, all), Node(3, all), Node(4, [], draining: true)), 0, 3, 2, NoneRefused)
+            .Should().BeNull();
+        ReplicaBalancer.NewHost(Nodes(Node(1, [1]), Node(2, [], draining: true)).Nodes, 0, NoneRefused)!.NodeId
+            .Should().Be("n1", "a replacement never goes to a draining node either");
     }
 
     [Theory]
