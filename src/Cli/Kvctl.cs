@@ -361,9 +361,12 @@ public static class Kvctl
             }
         }
 
-        /// <summary>Whether any shard names <paramref name="node"/> as a voter, a learner or a replica.</summary>
+        /// <summary>
+        /// Whether any shard names <paramref name="node"/> as a voter, a learner or a replica, or might: a shard whose
+        /// manager did not answer (it shows no voters, e.g. while it restarts on another node) counts as naming it.
+        /// </summary>
         private static bool Names(ClusterStatus status, string node) =>
-            status.Shards.Any(s => s.Voters.Contains(node) || s.Learners.Contains(node) || s.Replicas.Any(r => r.Node == node));
+            status.Shards.Any(s => s.Voters.Count == 0 || s.Voters.Contains(node) || s.Learners.Contains(node) || s.Replicas.Any(r => r.Node == node));
 
         /// <summary>One line on what <paramref name="node"/> still holds, and the moves in progress.</summary>
         private static string Holding(ClusterStatus status, string node)
@@ -371,8 +374,9 @@ public static class Kvctl
             int[] shards = [.. status.Shards.Where(s => s.Voters.Contains(node) || s.Learners.Contains(node)).Select(s => (int)s.Id)];
             int leading = status.Shards.Count(s => s.HasLeader && s.Leader == node);
             int moving = status.Shards.Count(s => s.Move.Length > 0);
+            int silent = status.Shards.Count(s => s.Voters.Count == 0);
             return $"{node}: member of {shards.Length} shards{(shards.Length > 0 ? " (" + string.Join(",", shards) + ")" : "")}, " +
-                   $"leads {leading}; {moving} shards moving";
+                   $"leads {leading}; {moving} shards moving" + (silent > 0 ? $"; {silent} shards not reporting" : "");
         }
 
         /// <summary>

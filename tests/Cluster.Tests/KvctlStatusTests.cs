@@ -40,6 +40,7 @@ public sealed class KvctlStatusTests : IAsyncLifetime
 
     private ActorSystem _node = null!;
     private string _endpoint = null!;
+    private IActorRef _gateway = null!;
 
     public async Task InitializeAsync()
     {
@@ -55,8 +56,8 @@ public sealed class KvctlStatusTests : IAsyncLifetime
         _node = ActorSystem.Create(KvClientConfig.NodeSystemName, config);
         Address address = ((ExtendedActorSystem)_node).Provider.DefaultAddress;
         await Akka.Cluster.Cluster.Get(_node).JoinAsync(address);
-        IActorRef gateway = _node.ActorOf(Props.Create(() => new StatusGateway(Canned)), "gateway");
-        ClusterClientReceptionist.Get(_node).RegisterService(gateway);
+        _gateway = _node.ActorOf(Props.Create(() => new StatusGateway(Canned)), "gateway");
+        ClusterClientReceptionist.Get(_node).RegisterService(_gateway);
         _endpoint = $"{address.Host}:{address.Port}";
     }
 
@@ -119,8 +120,31 @@ public sealed class KvctlStatusTests : IAsyncLifetime
         leaderless.GetProperty("replicas").GetArrayLength().Should().Be(0);
     }
 
+    [Fact]
+    public async Task Node_remove_waits_while_a_shard_does_not_report_and_ends_when_every_shard_reports_without_the_node()
+    {
+        _gateway.Tell(Silent);
+        KvctlRun waiting = await KvctlRun.Of("--endpoints", _endpoint, "node", "remove", "n3", "--wait", "2");
+        waiting.Code.Should().Be(KvctlExitCode.Unavailable, "shard 2 did not report, so it may still have a replica on n3: " + waiting);
+        waiting.ErrLines.Should().Equal("kvctl: some shards still have a replica on n3 after 2 s; the removal goes on (kvctl status shows the moves)");
+
+        _gateway.Tell(Canned);
+        KvctlRun removed = await KvctlRun.Of("--endpoints", _endpoint, "--json", "node", "remove", "n3", "--wait", "2");
+        removed.Code.Should().Be(KvctlExitCode.Ok, removed.ToString());
+        removed.Out.Should().Be("{\"node\":\"n3\",\"removed\":true}" + Environment.NewLine);
+    }
+
+    /// <summary>Canned with a shard whose manager did not answer: it shows only its id.</summary>
+    private static readonly ClusterStatus Silent = new(Canned) { Shards = { new ShardStatus { Id = 2 } } };
+
+    /// <summary>Answers status requests with the last status it was told (Canned at first), and node commands with "done".</summary>
     private sealed class StatusGateway : ReceiveActor
     {
-        public StatusGateway(ClusterStatus status) => Receive<GetClusterStatus>(_ => Sender.Tell(status.Clone()));
+        public StatusGateway(ClusterStatus status)
+        {
+            Receive<ClusterStatus>(next => status = next);
+            Receive<GetClusterStatus>(_ => Sender.Tell(status.Clone()));
+            Receive<RemoveNode>(remove => Sender.Tell(new NodeCommandAnswer { NodeId = remove.NodeId }));
+        }
     }
 }
