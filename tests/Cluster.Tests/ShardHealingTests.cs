@@ -153,6 +153,79 @@ public sealed class ShardHealingTests
     }
 
     [Fact]
+    public async Task Three_managers_of_every_shard_heal_it_once_one_change_at_a_time_and_leave_no_extra_replica()
+    {
+        await using var nodes = new NodeHarness(TestCluster.NewRoot(), 5, Shards, replication: 3, FastHealing, NoBalancing);
+        ClusterIdentity[] identities = await nodes.StartAllAsync();
+        await nodes.AwaitLeadersAsync();
+        KvClient client = KvClient.Create(nodes.Node(0).Gateway);
+        for (int k = 0; k < 20; k++) await client.PutAsync($"managers/{k}", $"v{k}");
+        // Besides the one Cluster Sharding runs, two more managers per shard, as a split cluster could have.
+        foreach (int node in new[] { 1, 2 })
+        {
+            var settings = Node.Management.ShardManagerSettings.From(nodes.System(node).Settings.Config);
+            for (int shard = 0; shard < Shards; shard++)
+                nodes.System(node).ActorOf(Node.Management.ShardManager.Props(shard, settings), $"extra-manager-{shard}");
+        }
+        int victim = new[] { 3, 4 }.MaxBy(i => identities[i].Hosted.Count);
+        identities[victim].Hosted.Should().NotBeEmpty();
+        await nodes.StopAsync(victim);
+        int[] live = [.. Enumerable.Range(0, 5).Where(i => i != victim)];
+
+        // Watch every shard's leader while they heal: a second change started before the first ended would show as
+        // more than one voter coming in or going out at once.
+        int widest = 0;
+        string last = "no status yet";
+        Task healed = TestCluster.AwaitAsync(async () =>
+        {
+            foreach (ReplicaHealth leader in await LeadersAsync(nodes, live))
+                widest = Math.Max(widest, leader.Voters.Union(leader.OutgoingVoters).Count());
+            ClusterStatus status = await client.StatusAsync(TimeSpan.FromSeconds(5));
+            int[] hosts = [.. Enumerable.Range(0, Shards).Select(shard => live.Count(i => ClusterIdentity.Load(nodes.DataDirectory(i))!.Hosted.Contains(shard)))];
+            last = $"hosts per shard {string.Join(",", hosts)}; " + string.Join("; ", status.Shards.Select(s =>
+                $"shard {s.Id}: voters {string.Join(",", s.Voters)} learners {string.Join(",", s.Learners)} {s.Move}"));
+            return status.Shards.Count == Shards && hosts.All(h => h == 3) && status.Shards.All(s =>
+                s.HasLeader && s.Voters.Count == 3 && !s.Voters.Contains(identities[victim].NodeId) && s.Learners.Count == 0);
+        }, within: TimeSpan.FromSeconds(90));
+        try
+        {
+            await healed;
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; last seen: {last}", e);
+        }
+        widest.Should().BeLessThanOrEqualTo(4, "one joint change replaces one voter; two at once would name five");
+        for (int k = 0; k < 20; k++) (await client.GetAsync($"managers/{k}"))!.ValueText.Should().Be($"v{k}");
+    }
+
+    /// <summary>What the replicas of <paramref name="live"/> that answer as leader say, the newest term per shard.</summary>
+    private static async Task<ReplicaHealth[]> LeadersAsync(NodeHarness nodes, int[] live)
+    {
+        var leaders = new Dictionary<uint, ReplicaHealth>();
+        foreach (int i in live)
+        {
+            ClusterIdentity identity = ClusterIdentity.Load(nodes.DataDirectory(i))!;
+            foreach (int shard in identity.Hosted)
+            {
+                var replica = new Node.Replica.ReplicaAddress(shard, identity.ReplicaOf(shard));
+                try
+                {
+                    ReplicaHealth health = await nodes.System(i).ActorSelection($"/user/{NodePaths.Replicas}/{replica.ActorName}")
+                        .Ask<ReplicaHealth>(new GetReplicaHealth(), TimeSpan.FromSeconds(1));
+                    if (health.Role == "leader" && (!leaders.TryGetValue(health.Shard, out ReplicaHealth? known) || known.Term < health.Term))
+                        leaders[health.Shard] = health;
+                }
+                catch (AskTimeoutException)
+                {
+                    // Starting or stopping: the next look asks again.
+                }
+            }
+        }
+        return [.. leaders.Values];
+    }
+
+    [Fact]
     public async Task Leaders_piled_on_one_node_spread_to_within_one_of_each_other()
     {
         await using var nodes = new NodeHarness(TestCluster.NewRoot(), 3, Shards, replication: 3);
