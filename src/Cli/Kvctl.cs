@@ -355,7 +355,14 @@ public static class Kvctl
                 if (again is not null && waited.Elapsed - lastAsked >= RemoveRepeat)
                 {
                     lastAsked = waited.Elapsed;
-                    await again().ConfigureAwait(false);
+                    try
+                    {
+                        await again().ConfigureAwait(false);
+                    }
+                    catch (KvException)
+                    {
+                        // The first request was taken; a repeat refused (the node is forgotten by now) or unanswered changes nothing.
+                    }
                 }
                 await Task.Delay(WaitPoll, token).ConfigureAwait(false);
             }
